@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make run` starts the whole system, `make test` runs the tests.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PACKAGES := libs/common $(sort $(dir $(wildcard services/*/pyproject.toml)))
+PYTEST_ARGS ?=
+
+.PHONY: install infra test test-unit test-fast run demo bench clean
+
+$(VENV)/.installed: requirements.txt $(addsuffix /pyproject.toml,$(PACKAGES:/=))
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(addprefix -e ,$(PACKAGES))
+	@touch $@
+
+install: $(VENV)/.installed
+
+infra:
+	@scripts/ensure-infra.sh
+
+test: install infra  ## every test: unit, integration, deploy checks, end to end
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install  ## fast pure-logic tests, no services needed
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+run: install infra  ## the whole system with the emulator and a demo academy (Ctrl-C stops it)
+	$(PY) -m scripts.run_system
+
+demo: install infra  ## plays the demo class to the end, prints logs, bills and payroll, exits
+	$(PY) -m scripts.run_system --demo
+
+bench: install infra
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .run

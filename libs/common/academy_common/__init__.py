@@ -1,0 +1,1 @@
+"""Plumbing shared by the academy services (see libs/common/README.md)."""

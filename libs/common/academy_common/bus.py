@@ -1,0 +1,234 @@
+"""RabbitMQ on aio-pika: topology, confirmed publishing and consuming with a bounded retry path.
+
+Topology for a consumer queue Q (all durable):
+  academy.events (topic) --routing keys--> Q (quorum; delivery limit; dead-letters to Q.dlq)
+  Q.retry (quorum, message TTL) --expires--> default exchange --> Q   (delayed retry)
+  Q.dlq   (quorum)  poison messages, with the error in their headers
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aiormq.exceptions import DeliveryError
+from pamqp.commands import Basic
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from academy_common.events import CONTENT_TYPE, CloudEvent
+
+log = structlog.get_logger(__name__)
+
+PUBLISHED = Counter("bus_messages_published_total", "Events published and confirmed", ["type"])
+CONSUMED = Counter("bus_messages_consumed_total", "Messages consumed by outcome", ["queue", "outcome"])
+
+ATTEMPT_HEADER = "x-academy-attempt"
+ORIGINAL_KEY_HEADER = "x-original-routing-key"
+Handler = Callable[[CloudEvent], Awaitable[None]]
+
+
+class PublishError(RuntimeError):
+    """The broker did not confirm the message (nack, unroutable return, or timeout)."""
+
+
+class PermanentError(Exception):
+    """Retrying cannot help (malformed or contradictory input): the message goes to the DLQ."""
+
+
+@dataclass
+class ConsumerSpec:
+    queue: str
+    routing_keys: list[str]
+    handler: Handler
+    prefetch: int | None = None
+
+
+@dataclass
+class Consumer:
+    spec: ConsumerSpec
+    channel: aio_pika.abc.AbstractChannel
+    queue: aio_pika.abc.AbstractQueue
+    tag: str = ""
+    in_flight: set[asyncio.Task] = field(default_factory=set)
+
+
+class Bus:
+    def __init__(self, connection: AbstractRobustConnection, exchange_name: str, *,
+                 publish_timeout: float, max_attempts: int, retry_delay_s: float, prefetch: int):
+        self.connection = connection
+        self.exchange_name = exchange_name
+        self.publish_timeout = publish_timeout
+        self.max_attempts = max_attempts
+        self.retry_delay_s = retry_delay_s
+        self.prefetch = prefetch
+        self.consumers: list[Consumer] = []
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._exchange: aio_pika.abc.AbstractExchange | None = None
+
+    @classmethod
+    async def connect(cls, url: str, exchange: str = "academy.events", *, publish_timeout: float = 10.0,
+                      max_attempts: int = 5, retry_delay_s: float = 5.0, prefetch: int = 16) -> Bus:
+        connection = await aio_pika.connect_robust(url, client_properties={"connection_name": exchange})
+        bus = cls(connection, exchange, publish_timeout=publish_timeout, max_attempts=max_attempts,
+                  retry_delay_s=retry_delay_s, prefetch=prefetch)
+        bus._channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        bus._exchange = await bus._channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        return bus
+
+    @property
+    def is_ready(self) -> bool:
+        return not self.connection.is_closed and self._channel is not None and not self._channel.is_closed
+
+    # -- publishing -------------------------------------------------------------------------
+
+    async def publish(self, event: CloudEvent) -> None:
+        await self.publish_raw(event.to_json(), routing_key=event.type, message_id=event.id)
+
+    async def publish_raw(self, body: bytes, *, routing_key: str, message_id: str,
+                          exchange: aio_pika.abc.AbstractExchange | None = None,
+                          headers: dict | None = None) -> None:
+        """Publish and wait for the broker's confirm; a message no queue takes is an error."""
+        message = aio_pika.Message(
+            body, content_type=CONTENT_TYPE, message_id=message_id, type=routing_key,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT, headers=headers or {},
+        )
+        target = exchange or self._exchange
+        assert target is not None, "Bus.connect() first"
+        try:
+            confirmation = await target.publish(message, routing_key, mandatory=True, timeout=self.publish_timeout)
+        except DeliveryError as exc:
+            raise PublishError(f"{routing_key} {message_id}: returned by the broker (no queue bound?)") from exc
+        except asyncio.TimeoutError as exc:
+            raise PublishError(f"{routing_key} {message_id}: no confirm within {self.publish_timeout}s") from exc
+        if not isinstance(confirmation, Basic.Ack):
+            raise PublishError(f"{routing_key} {message_id}: broker answered {confirmation!r}")
+        PUBLISHED.labels(routing_key).inc()
+
+    # -- topology ---------------------------------------------------------------------------
+
+    async def declare_queue(self, channel: aio_pika.abc.AbstractChannel, name: str,
+                            routing_keys: list[str]) -> aio_pika.abc.AbstractQueue:
+        quorum = {"x-queue-type": "quorum"}
+        await channel.declare_queue(f"{name}.dlq", durable=True, arguments=quorum)
+        await channel.declare_queue(f"{name}.retry", durable=True, arguments={
+            **quorum,
+            "x-message-ttl": int(self.retry_delay_s * 1000),
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": name,
+        })
+        queue = await channel.declare_queue(name, durable=True, arguments={
+            **quorum,
+            # A handler that kills its process never acks: after this many deliveries the
+            # broker itself dead-letters the message, so a crash loop cannot spin forever.
+            "x-delivery-limit": self.max_attempts,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": f"{name}.dlq",
+        })
+        exchange = await channel.get_exchange(self.exchange_name, ensure=False)
+        for key in routing_keys:
+            await queue.bind(exchange, routing_key=key)
+        return queue
+
+    # -- consuming --------------------------------------------------------------------------
+
+    async def consume(self, spec: ConsumerSpec) -> Consumer:
+        channel = await self.connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=spec.prefetch or self.prefetch)
+        queue = await self.declare_queue(channel, spec.queue, spec.routing_keys)
+        consumer = Consumer(spec, channel, queue)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            task = asyncio.current_task()
+            consumer.in_flight.add(task)
+            try:
+                await self._handle(consumer, message)
+            finally:
+                consumer.in_flight.discard(task)
+
+        consumer.tag = await queue.consume(on_message)
+        self.consumers.append(consumer)
+        log.info("consuming", queue=spec.queue, routing_keys=spec.routing_keys)
+        return consumer
+
+    async def _handle(self, consumer: Consumer, message: AbstractIncomingMessage) -> None:
+        queue = consumer.spec.queue
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        try:
+            event = CloudEvent.from_json(message.body)
+        except ValidationError as exc:
+            await self._dead_letter(consumer, message, f"not a CloudEvent: {_first_error(exc)}")
+            return
+        with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type, queue=queue):
+            try:
+                await consumer.spec.handler(event)
+            except (PermanentError, ValidationError) as exc:
+                await self._dead_letter(consumer, message, _describe(exc))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # transient until proven otherwise: bounded retries
+                if attempt >= self.max_attempts:
+                    await self._dead_letter(consumer, message, f"gave up after {attempt} attempts: {_describe(exc)}")
+                else:
+                    log.warning("handler failed, will retry", attempt=attempt, error=_describe(exc))
+                    await self._forward(message, f"{queue}.retry", {ATTEMPT_HEADER: attempt})
+                    await message.ack()
+                    CONSUMED.labels(queue, "retried").inc()
+            else:
+                await message.ack()
+                CONSUMED.labels(queue, "ok").inc()
+
+    async def _dead_letter(self, consumer: Consumer, message: AbstractIncomingMessage, reason: str) -> None:
+        log.error("poison message to the dead-letter queue", reason=reason, message_id=message.message_id)
+        await self._forward(message, f"{consumer.spec.queue}.dlq", {
+            "x-error": reason[:1000],
+            "x-failed-at": datetime.now(timezone.utc).isoformat(),
+        })
+        await message.ack()
+        CONSUMED.labels(consumer.spec.queue, "dead_lettered").inc()
+
+    async def _forward(self, message: AbstractIncomingMessage, queue_name: str, headers: dict) -> None:
+        """Send a copy straight to one queue via the default exchange, confirmed, before acking."""
+        assert self._channel is not None
+        kept = dict(message.headers or {})
+        kept.setdefault(ORIGINAL_KEY_HEADER, message.routing_key or "")
+        await self.publish_raw(
+            message.body, routing_key=queue_name, message_id=message.message_id or "",
+            exchange=self._channel.default_exchange, headers={**kept, **headers},
+        )
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    async def drain(self, timeout: float) -> None:
+        """Stop taking messages, let in-flight handlers finish (or be redelivered), close."""
+        for consumer in self.consumers:
+            if consumer.tag and not consumer.channel.is_closed:
+                await consumer.queue.cancel(consumer.tag)
+        pending = {t for c in self.consumers for t in c.in_flight}
+        if pending:
+            log.info("draining in-flight messages", count=len(pending))
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:  # unacked: the broker redelivers them to another replica
+                task.cancel()
+        for consumer in self.consumers:
+            await consumer.channel.close()
+        self.consumers.clear()
+
+    async def close(self, drain_timeout: float = 25.0) -> None:
+        await self.drain(drain_timeout)
+        await self.connection.close()
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        return f"invalid payload: {_first_error(exc)}"
+    return f"{type(exc).__name__}: {exc}"

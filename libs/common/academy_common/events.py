@@ -1,0 +1,64 @@
+"""CloudEvents 1.0 envelope in structured JSON mode."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+CONTENT_TYPE = "application/cloudevents+json"
+_NAMESPACE = uuid.UUID("8f7b2c1e-3d4a-5b6c-9d8e-7f6a5b4c3d2e")
+
+
+class CloudEvent(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1, max_length=255)
+    time: AwareDatetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    subject: str | None = None
+    data: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_json(cls, body: bytes | str) -> CloudEvent:
+        return cls.model_validate_json(body)
+
+
+def deterministic_id(*parts: object) -> str:
+    """The same parts give the same event id on every replica: duplicates dedupe downstream."""
+    return str(uuid.uuid5(_NAMESPACE, "/".join(str(p) for p in parts)))
+
+
+def new_event(
+    type: str,
+    data: dict[str, Any],
+    *,
+    source: str,
+    id: str | None = None,
+    subject: str | None = None,
+    time: datetime | None = None,
+) -> CloudEvent:
+    return CloudEvent(
+        id=id or str(uuid.uuid4()),
+        source=source,
+        type=type,
+        time=time or datetime.now(timezone.utc),
+        subject=subject,
+        data=data,
+    )
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """UTC, second precision or finer, 'Z' suffix: the one time format on the bus."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

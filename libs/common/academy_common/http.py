@@ -1,0 +1,188 @@
+"""aiohttp app helpers: bearer auth with roles, problem+json errors, health, metrics, OpenAPI."""
+from __future__ import annotations
+
+import functools
+import json
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ValidationError
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_TYPE = "application/problem+json"
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml"}
+ROLE_KEY = web.AppKey("role_tokens", dict)
+READY_KEY = web.AppKey("ready_check", object)
+ROLE = web.RequestKey("role", str)
+
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"])
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Problem(Exception):
+    """An RFC 9457 problem: raise it from a handler to answer with application/problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, **extra: Any):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+    def response(self) -> web.Response:
+        body = {"type": "about:blank", "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        body.update(self.extra)
+        return web.Response(status=self.status, text=json.dumps(body, default=str), content_type=PROBLEM_TYPE)
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(data, default=str), content_type="application/json")
+
+
+def requires(*roles: str) -> Callable[[Handler], Handler]:
+    """Allow the listed roles (admin is always allowed) on a route handler."""
+    allowed = {"admin", *roles}
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            if request.get(ROLE) not in allowed:
+                raise Problem(403, "Forbidden", f"this needs one of the roles: {', '.join(sorted(allowed))}")
+            return await handler(request)
+
+        return wrapped
+
+    return decorate
+
+
+def _validation_problem(exc: ValidationError) -> Problem:
+    errors = [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+    first = errors[0] if errors else {"field": "", "message": "invalid"}
+    return Problem(422, "Unprocessable Content", f"{first['field']}: {first['message']}", errors=errors)
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """The request body as `model`: 400 when it is not JSON, 422 when it does not validate."""
+    try:
+        raw = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Problem(400, "Bad Request", "the request body is not valid JSON") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise _validation_problem(exc) from None
+
+
+def read_query(request: web.Request, model: type[M]) -> M:
+    """The query string as `model` (422 on bad values, unknown parameters ignored)."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise _validation_problem(exc) from None
+
+
+def path_int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Problem(404, "Not Found", f"{name} {raw!r} is not an id") from None
+    if not 0 < value < 2**63:
+        raise Problem(404, "Not Found", f"{name} {raw!r} is not an id")
+    return value
+
+
+@web.middleware
+async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except Problem as problem:
+        status = problem.status
+        return problem.response()
+    except web.HTTPException as exc:
+        status = exc.status
+        if exc.status < 400:
+            raise
+        return Problem(exc.status, exc.reason, exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None).response()
+    except ValidationError as exc:
+        problem = _validation_problem(exc)
+        status = problem.status
+        return problem.response()
+    except Exception:
+        log.exception("unhandled error", method=request.method, path=request.path)
+        return Problem(500, "Internal Server Error", "the error was logged").response()
+    finally:
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(request.method, route, str(status)).inc()
+        LATENCY.labels(request.method, route).observe(elapsed)
+        if request.path not in PUBLIC_PATHS:
+            log.info("http", method=request.method, path=request.path, status=status, ms=round(elapsed * 1000, 1))
+
+
+@web.middleware
+async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
+        return await handler(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    role = request.app[ROLE_KEY].get(token.strip()) if scheme.lower() == "bearer" else None
+    if role is None:
+        problem = Problem(401, "Unauthorized", "send Authorization: Bearer <token>")
+        response = problem.response()
+        response.headers["WWW-Authenticate"] = 'Bearer realm="academy"'
+        return response
+    request[ROLE] = role
+    return await handler(request)
+
+
+def create_app(
+    *,
+    tokens: dict[str, str],
+    ready: Callable[[], Awaitable[dict[str, bool]]],
+    routes: web.RouteTableDef | None = None,
+    openapi: Path | None = None,
+) -> web.Application:
+    app = web.Application(middlewares=[_problems, _auth], client_max_size=1024 * 1024)
+    app[ROLE_KEY] = tokens
+    app[READY_KEY] = ready
+
+    async def healthz(_: web.Request) -> web.Response:
+        return json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks = await ready()
+        ok = all(checks.values())
+        return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest())
+        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return response
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    if openapi is not None:
+        document = openapi.read_text()
+
+        async def openapi_document(_: web.Request) -> web.Response:
+            return web.Response(text=document, content_type="application/yaml")
+
+        app.router.add_get("/openapi.yaml", openapi_document)
+    if routes is not None:
+        app.router.add_routes(routes)
+    return app

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL and RabbitMQ answer on their default local ports, starting them if needed.
+# Order of attempts: already running → installed local service → docker compose (when a Docker
+# engine answers) → apt install (Debian/Ubuntu as root) → tell the user what to install.
+set -euo pipefail
+
+pg_up()     { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+
+wait_for() {  # name check seconds
+  for _ in $(seq 1 "$3"); do "$2" && return 0; sleep 1; done
+  echo "ensure-infra: $1 did not come up within $3 s" >&2; return 1
+}
+
+start_postgres() {
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+  fi
+}
+
+start_rabbitmq() {
+  if command -v rabbitmq-server >/dev/null; then
+    rabbitmq-server -detached || true
+  fi
+}
+
+docker_engine() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
+
+apt_install() {
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1
+  echo "ensure-infra: installing $* with apt" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure() {  # name check start package compose-service
+  local name=$1 check=$2 start=$3 package=$4 compose=$5
+  "$check" && return 0
+  "$start"; "$check" || sleep 2
+  if ! "$check"; then
+    if docker_engine; then
+      docker compose up -d "$compose"
+    elif apt_install "$package"; then
+      "$start"
+    else
+      echo "ensure-infra: $name is not running on 127.0.0.1 and I cannot start it." >&2
+      echo "  Install it ($package on Debian/Ubuntu) or run 'docker compose up -d $compose'." >&2
+      exit 1
+    fi
+  fi
+  wait_for "$name" "$check" 60
+}
+
+ensure PostgreSQL pg_up start_postgres postgresql postgres
+ensure RabbitMQ rabbit_up start_rabbitmq rabbitmq-server rabbitmq
+echo "ensure-infra: PostgreSQL and RabbitMQ are up"

@@ -1,0 +1,68 @@
+"""Fixtures shared by every test: a fresh PostgreSQL database and RabbitMQ vhost per run.
+
+`DATABASE_URL` / `AMQP_URL` name the servers (defaults: the local services). Each test run
+creates its own database and vhost and removes them afterwards, so runs never see each
+other's data; within a run each test uses its own schema and queue names.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import urllib.parse
+import uuid
+from typing import Iterator
+
+import asyncpg
+import pytest
+
+BASE_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BASE_AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + urllib.parse.quote(path, safe="")))
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(_with_path(BASE_DATABASE_URL, "postgres"), timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    name = f"test_{RUN_ID}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL at {BASE_DATABASE_URL} is not usable ({exc}); start it (see README)")
+    yield _with_path(BASE_DATABASE_URL, name)
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    vhost = f"test-{RUN_ID}"
+    if shutil.which("rabbitmqctl") is None:
+        pytest.fail("rabbitmqctl is needed to create a test vhost (or run the tests where RabbitMQ runs)")
+    user = urllib.parse.urlsplit(BASE_AMQP_URL).username or "guest"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    yield _with_path(BASE_AMQP_URL, vhost)
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short name unique to this test, for schemas and queues."""
+    return "t" + uuid.uuid4().hex[:8]

@@ -1,0 +1,95 @@
+"""The transactional outbox: nothing lost across a crash, nothing doubled in effect."""
+from __future__ import annotations
+
+import asyncio
+
+from academy_common import outbox
+from academy_common.bus import ConsumerSpec
+from academy_common.consumer import idempotent
+from academy_common.events import new_event
+from academy_common.outbox import OutboxRelay
+from tests.support.waiting import eventually
+
+
+async def _effects(pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM effects")
+
+
+async def _record(conn, event):
+    await conn.execute("INSERT INTO effects VALUES ($1, 1)", event.id)
+
+
+async def test_event_committed_before_a_crash_is_published_after_restart(bus, pool, unique):
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.done"], idempotent(pool, unique, _record)))
+    event = new_event(f"{unique}.done", {}, source="/test")
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.enqueue(conn, event)
+    # No relay ran ("the process died after commit"). A new relay finds the row.
+    relay = OutboxRelay(pool, bus, schema=unique, poll_s=0.1)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _is(pool, 1))
+        await eventually(lambda: _outbox_empty(pool))
+    finally:
+        task.cancel()
+    assert await _effects(pool) == 1
+
+
+async def test_rolled_back_state_change_publishes_nothing(bus, pool, unique):
+    event = new_event(f"{unique}.never", {}, source="/test")
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.enqueue(conn, event)
+            raise RuntimeError("state change failed")
+    except RuntimeError:
+        pass
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_crash_between_publish_and_delete_is_exactly_once_in_effect(bus, pool, unique, monkeypatch):
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.twice"], idempotent(pool, unique, _record)))
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.enqueue(conn, new_event(f"{unique}.twice", {}, source="/test"))
+    relay = OutboxRelay(pool, bus, schema=unique)
+
+    real_publish = bus.publish_raw
+
+    async def publish_then_die(*args, **kwargs):
+        await real_publish(*args, **kwargs)
+        raise ConnectionResetError("died after the broker confirmed, before the delete")
+
+    monkeypatch.setattr(bus, "publish_raw", publish_then_die)
+    try:
+        await relay.relay_once()
+    except ConnectionResetError:
+        pass
+    monkeypatch.setattr(bus, "publish_raw", real_publish)
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # still there: rolled back
+    assert await relay.relay_once() == 1  # published again, same event id
+    await eventually(lambda: _is(pool, 1))
+    await asyncio.sleep(0.3)
+    assert await _effects(pool) == 1
+
+
+async def test_notify_wakes_the_relay_and_several_relays_share_the_work(bus, pool, unique):
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.many"], idempotent(pool, unique, _record)))
+    relays = [OutboxRelay(pool, bus, schema=unique, poll_s=30, batch=7) for _ in range(3)]
+    tasks = [asyncio.create_task(r.run()) for r in relays]
+    try:
+        await asyncio.sleep(0.2)  # relays are now waiting on LISTEN, with a 30 s poll
+        for chunk in range(5):
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.enqueue(conn, *[new_event(f"{unique}.many", {}, source="/test") for _ in range(20)])
+        await eventually(lambda: _is(pool, 100), timeout=10)
+    finally:
+        for task in tasks:
+            task.cancel()
+    assert await pool.fetchval("SELECT count(DISTINCT event_id) FROM effects") == 100
+
+
+async def _is(pool, expected: int) -> bool:
+    return await _effects(pool) == expected
+
+
+async def _outbox_empty(pool) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM outbox") == 0
