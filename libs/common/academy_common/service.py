@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import sys
 from pathlib import Path
@@ -37,7 +38,8 @@ class Service:
     def __init__(self, settings: ServiceSettings, *, name: str, schema: str | None,
                  migrations: Path | None = None, routes: web.RouteTableDef | None = None,
                  openapi: Path | None = None, uses_outbox: bool = True):
-        self.settings, self.name, self.schema = settings, name, schema
+        self.settings, self.name = settings, name
+        self.schema = (settings.db_schema or schema) if schema is not None else None
         self.migrations, self.routes, self.openapi = migrations, routes, openapi
         self.uses_outbox = uses_outbox and schema is not None
         self.pool: asyncpg.Pool | None = None
@@ -51,7 +53,7 @@ class Service:
 
     def consume(self, spec: ConsumerSpec) -> None:
         """Consume with a plain `handler(event)` (no database transaction around it)."""
-        self._consumers.append(spec)
+        self._consumers.append(dataclasses.replace(spec, queue=self.settings.queue_prefix + spec.queue))
 
     def subscribe(self, queue: str, routing_keys: list[str], handler: TransactionalHandler,
                   prefetch: int | None = None) -> None:
@@ -60,7 +62,7 @@ class Service:
         async def handle(event: CloudEvent) -> None:
             await idempotent(self.pool, queue, handler)(event)
 
-        self._consumers.append(ConsumerSpec(queue, routing_keys, handle, prefetch))
+        self.consume(ConsumerSpec(queue, routing_keys, handle, prefetch))
 
     def background(self, job: Callable[[], Awaitable[None]]) -> None:
         self._background.append(job)

@@ -47,6 +47,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     bus_exchange: str = "academy.events"
+    # Isolation knobs for tests and shared brokers; production leaves them empty.
+    queue_prefix: str = ""
+    db_schema: str = ""
     consumer_prefetch: int = Field(default=16, ge=1, le=1000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_delay_s: float = Field(default=5.0, gt=0)
