@@ -66,7 +66,11 @@ class OutboxRelay:
             await self.pool.release(listener)
 
     async def relay_once(self) -> int:
-        """Publish one batch with confirms and delete it, all in one transaction."""
+        """Publish one batch with confirms; delete what the broker confirmed, in one transaction.
+
+        An event the broker refused (no queue bound yet, nack, timeout) stays for the next
+        round without holding back the others.
+        """
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT id, event_id, routing_key, body, created_at FROM outbox "
@@ -76,14 +80,17 @@ class OutboxRelay:
             PENDING.set(len(rows))
             if not rows:
                 return 0
-            await asyncio.gather(*(
+            results = await asyncio.gather(*(
                 self.bus.publish_raw(bytes(r["body"]), routing_key=r["routing_key"], message_id=r["event_id"])
                 for r in rows
-            ))
-            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+            ), return_exceptions=True)
+            done = [r["id"] for r, result in zip(rows, results) if result is None]
+            failed = [(r["event_id"], result) for r, result in zip(rows, results) if result is not None]
+            for event_id, error in failed:
+                if not isinstance(error, Exception):
+                    raise error
+                log.warning("outbox event not published, will retry", event_id=event_id, error=str(error))
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
         oldest: datetime = rows[0]["created_at"]
         LAG.set(max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds()))
-        log.debug("outbox relayed", count=len(rows))
-        return len(rows)
-
-
+        return len(done)
