@@ -1,0 +1,48 @@
+"""Plain-text tables of attendance logs and statements for `make demo`."""
+from __future__ import annotations
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def hms(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def money(cents: int | None) -> str:
+    return "" if cents is None else f"{cents / 100:,.2f}" if isinstance(cents, int) else str(cents)
+
+
+def print_logs(logs: list[dict]) -> None:
+    print("\nAttendance logs")
+    print(table(
+        ["who", "role", "status", "joins", "first join", "last leave", "attended", "billable", "final"],
+        [[log.get("display_name") or log.get("email"), log.get("role"), log.get("status"), log.get("joins"),
+          (log.get("first_join") or "")[11:19], (log.get("last_leave") or "")[11:19],
+          hms(log.get("attended_seconds")), hms(log.get("billable_seconds")), log.get("final")]
+         for log in sorted(logs, key=lambda l: (l.get("role") != "teacher", l.get("role") == "guest",
+                                                 str(l.get("display_name"))))],
+    ))
+
+
+def print_statements(title: str, report: dict) -> None:
+    print(f"\n{title}")
+    rows = []
+    for statement in report.get("statements", []):
+        who = statement.get("name")
+        for line in statement.get("lines", []):
+            rows.append([who, line.get("student_name") or line.get("teacher_name") or "", line.get("class_title"),
+                         hms(line.get("billable_seconds")), money(line.get("rate_cents")),
+                         money(line.get("amount_cents")), "provisional" if line.get("provisional") else ""])
+            who = ""
+        for error in statement.get("errors", []):
+            rows.append([who, "", error.get("message", error), "", "", "", "error"])
+        rows.append(["", "", "total", "", "", money(statement.get("total_cents")), ""])
+    print(table(["for", "who", "class", "billable", "rate/h", "amount", ""], rows))

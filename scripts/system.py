@@ -1,0 +1,189 @@
+"""Start the whole system as separate processes: the Meet emulator and the four services.
+
+Used by `make run` / `make demo` (scripts/run_system.py) and by the end-to-end and fault
+tests, so what the tests exercise is what a newcomer runs.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Callable
+
+import aiohttp
+import asyncpg
+
+SERVICES = {  # name → (python module, default HTTP port)
+    "meet-emulator": ("meet_emulator", 8090),
+    "scheduler": ("scheduler", 8081),
+    "attendance": ("attendance", 8082),
+    "billing": ("billing", 8083),
+    "meet-fetcher": ("meet_fetcher", 8084),
+}
+APP_SERVICES = ("scheduler", "attendance", "billing", "meet-fetcher")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def ensure_database(database_url: str) -> None:
+    """Create the database named in the URL if it does not exist yet."""
+    parts = urllib.parse.urlsplit(database_url)
+    name = urllib.parse.unquote(parts.path.lstrip("/"))
+    admin = await asyncpg.connect(urllib.parse.urlunsplit(parts._replace(path="/postgres")))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+@dataclass
+class Process:
+    name: str
+    module: str
+    port: int
+    env: dict[str, str]
+    args: list[str] = field(default_factory=list)
+    proc: asyncio.subprocess.Process | None = None
+    pump: asyncio.Task | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+LogSink = Callable[[str, str], None]
+
+
+def print_sink(name: str, line: str) -> None:
+    print(f"{name:>13} | {line}", flush=True)
+
+
+class System:
+    """A process group. `await system.start()` returns once every process answers /healthz
+    (and the app services /readyz); `await system.stop()` sends SIGTERM and waits."""
+
+    def __init__(self, *, database_url: str, amqp_url: str, api_tokens: str, env: dict[str, str] | None = None,
+                 with_emulator: bool = True, ports: dict[str, int] | None = None, sink: LogSink = print_sink,
+                 emulator_args: list[str] | None = None):
+        self.database_url, self.amqp_url, self.sink = database_url, amqp_url, sink
+        ports = ports or {}
+        base_env = {**os.environ, "DATABASE_URL": database_url, "AMQP_URL": amqp_url,
+                    "API_TOKENS": api_tokens, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.processes: dict[str, Process] = {}
+        if with_emulator:
+            port = ports.get("meet-emulator", SERVICES["meet-emulator"][1])
+            self.processes["meet-emulator"] = Process(
+                "meet-emulator", "meet_emulator", port, base_env,
+                ["--port", str(port), *(emulator_args or [])])
+            emulator = f"http://127.0.0.1:{port}/"
+            base_env = {"MEET_API_ENDPOINT": emulator, "PEOPLE_API_ENDPOINT": emulator, **base_env}
+        for name in APP_SERVICES:
+            module, default_port = SERVICES[name]
+            port = ports.get(name, default_port)
+            self.processes[name] = Process(name, module, port, {**base_env, "HTTP_PORT": str(port)})
+
+    def url(self, name: str) -> str:
+        return self.processes[name].url
+
+    async def start(self, timeout: float = 60.0) -> None:
+        await ensure_database(self.database_url)
+        # Migrate before starting so replicas never race on first boot (they could: it is locked).
+        for name in APP_SERVICES:
+            await self._run_once(self.processes[name], "migrate")
+        for process in self.processes.values():
+            await self.start_process(process.name)
+        await asyncio.gather(*(self.wait_ready(name, timeout) for name in self.processes))
+
+    async def _run_once(self, process: Process, *args: str) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", process.module, *args, env=process.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{process.name} {' '.join(args)} failed:\n{output.decode(errors='replace')}")
+
+    async def start_process(self, name: str) -> None:
+        process = self.processes[name]
+        process.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", process.module, *process.args, env=process.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        process.pump = asyncio.create_task(self._pump(process))
+
+    async def _pump(self, process: Process) -> None:
+        assert process.proc and process.proc.stdout
+        async for raw in process.proc.stdout:
+            self.sink(process.name, raw.decode(errors="replace").rstrip())
+
+    async def wait_ready(self, name: str, timeout: float = 60.0) -> None:
+        process = self.processes[name]
+        path = "/healthz" if name == "meet-emulator" else "/readyz"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if process.proc and process.proc.returncode is not None:
+                    raise RuntimeError(f"{name} exited with {process.proc.returncode} while starting")
+                try:
+                    async with http.get(process.url + path, timeout=aiohttp.ClientTimeout(total=2)) as response:
+                        if response.status == 200:
+                            return
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass
+                if loop.time() > deadline:
+                    raise RuntimeError(f"{name} was not ready within {timeout}s")
+                await asyncio.sleep(0.2)
+
+    async def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        process = self.processes[name]
+        if process.proc is None or process.proc.returncode is not None:
+            return process.proc.returncode if process.proc else None
+        process.proc.send_signal(sig)
+        try:
+            await asyncio.wait_for(process.proc.wait(), timeout)
+        except asyncio.TimeoutError:
+            process.proc.kill()
+            await process.proc.wait()
+        if process.pump:
+            await process.pump
+        return process.proc.returncode
+
+    async def kill(self, name: str) -> None:
+        await self.stop_process(name, signal.SIGKILL)
+
+    async def restart(self, name: str) -> None:
+        await self.start_process(name)
+        await self.wait_ready(name)
+
+    async def stop(self) -> dict[str, int | None]:
+        # Producers first, then consumers, the emulator last.
+        order = ["scheduler", "meet-fetcher", "attendance", "billing", "meet-emulator"]
+        return {name: await self.stop_process(name) for name in order if name in self.processes}
+
+
+def readable(line: str) -> str:
+    """One JSON log line as `level event key=value ...` for people watching `make run`."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    level = record.pop("level", "info")
+    event = record.pop("event", "")
+    for key in ("timestamp", "service", "logger"):
+        record.pop(key, None)
+    rest = " ".join(f"{k}={v}" for k, v in record.items() if k != "exception")
+    text = f"{level:<7} {event} {rest}".rstrip()
+    if "exception" in record:
+        text += "\n" + record["exception"]
+    return text
