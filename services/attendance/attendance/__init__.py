@@ -1,0 +1,1 @@
+"""Attendance: turns Meet participant snapshots into per-person attendance logs."""

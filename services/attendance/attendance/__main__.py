@@ -1,0 +1,5 @@
+from academy_common.service import run
+
+from attendance.app import build
+
+run(build)

@@ -1,0 +1,151 @@
+"""The domain's nouns: roster people, Meet data as stored, policy, computed logs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from attendance.intervals import Interval
+
+STATUSES = ("present", "late", "absent")
+
+
+@dataclass(frozen=True)
+class Person:
+    """Whom a log is about: a roster member, or a guest known only by their Meet identity."""
+
+    person_key: str  # teacher:<id> | student:<id> | guest:<meet identity>
+    role: str  # teacher | student | guest
+    teacher_id: int | None = None
+    student_id: int | None = None
+    family_id: int | None = None
+    email: str | None = None
+    display_name: str | None = None
+    # Guests only: how they joined, so an admin can map them to a roster person.
+    participant_kind: str | None = None
+    meet_user: str | None = None
+
+
+def teacher(teacher_id: int, name: str | None, email: str | None) -> Person:
+    return Person(f"teacher:{teacher_id}", "teacher", teacher_id=teacher_id, email=email, display_name=name)
+
+
+def student(student_id: int, family_id: int, name: str | None, email: str | None) -> Person:
+    return Person(f"student:{student_id}", "student", student_id=student_id, family_id=family_id,
+                  email=email, display_name=name)
+
+
+@dataclass(frozen=True)
+class Roster:
+    members: tuple[Person, ...]
+
+    def by_key(self, person_key: str) -> Person | None:
+        return next((m for m in self.members if m.person_key == person_key), None)
+
+    def by_email(self, email: str | None) -> list[Person]:
+        if not email:
+            return []
+        wanted = email.casefold()
+        return [m for m in self.members if m.email and m.email.casefold() == wanted]
+
+
+@dataclass(frozen=True)
+class MeetSession:
+    name: str
+    start: datetime
+    end: datetime | None  # None while the participant is still in the call
+
+
+@dataclass(frozen=True)
+class MeetParticipant:
+    name: str
+    kind: str  # signedin | anonymous | phone
+    meet_user: str | None
+    email: str | None
+    display_name: str | None
+    sessions: tuple[MeetSession, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConferenceRecord:
+    name: str
+    start: datetime
+    end: datetime | None
+    space_name: str | None = None
+    participants: tuple[MeetParticipant, ...] = ()
+
+
+@dataclass(frozen=True)
+class Policy:
+    late_threshold: timedelta = timedelta(seconds=300)
+    early_leave_threshold: timedelta = timedelta(seconds=300)
+    finalize_grace: timedelta = timedelta(seconds=1800)
+    join_window: timedelta = timedelta(seconds=1800)
+
+
+@dataclass(frozen=True)
+class FetchState:
+    """What the participant snapshots of a class said about time, whatever their order."""
+
+    last_fetched_at: datetime | None = None
+    # The latest fetch at which every conference record of the class had ended.
+    ended_fetched_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ClassContext:
+    class_id: int
+    session_id: str | None
+    window: Interval  # [scheduled_start, scheduled_end)
+
+
+@dataclass(frozen=True)
+class CountedSession:
+    """A Meet session as attendance counts it: open sessions end at the fetch or the class end."""
+
+    name: str
+    participant: str
+    conference_record: str
+    start: datetime
+    end: datetime | None
+    counted: Interval
+
+
+@dataclass(frozen=True)
+class ComputedLog:
+    person: Person
+    sessions: tuple[CountedSession, ...] = field(default_factory=tuple)
+    first_join: datetime | None = None
+    last_leave: datetime | None = None
+    joins: int = 0
+    attended_seconds: int = 0
+    billable_seconds: int = 0
+    status: str = "absent"
+    late: bool = False
+    left_early: bool = False
+
+
+@dataclass(frozen=True)
+class ClassState:
+    """A class as attendance knows it: from its snapshots (version >= 1) or only from Meet (0)."""
+
+    class_id: int
+    version: int
+    cancelled: bool
+    window: Interval
+    space_name: str | None
+    session_id: str | None
+    fetch: FetchState
+    final: bool
+
+    def context(self) -> ClassContext:
+        return ClassContext(self.class_id, self.session_id, self.window)
+
+    def waiting_for(self) -> str | None:
+        """Why no logs can be computed yet, or None when they can."""
+        if self.version == 0:
+            return "pending_class"  # sessions are stored; the roster has not arrived
+        if self.cancelled:
+            return "cancelled"
+        if self.fetch.last_fetched_at is None:
+            return "no_snapshot"  # before any fetch, everyone would look absent
+        return None
