@@ -1,0 +1,1 @@
+"""The scheduler: academy directory, classes and their Meet spaces, and the ticker."""

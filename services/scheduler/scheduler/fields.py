@@ -1,0 +1,33 @@
+"""Field types of the HTTP request bodies: whatever passes them fits the database columns."""
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from scheduler.directory import normalize_email
+
+_CODE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _printable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _meeting_code(value: str) -> str:
+    """Meet codes are case-insensitive ("abc-defg-hij"); anything else never names a space."""
+    code = value.lower()
+    if not _CODE.match(code):
+        raise ValueError("must look like abc-defg-hij")
+    return code
+
+
+Id = Annotated[int, Field(gt=0, lt=2**63)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 AfterValidator(_printable)]
+Email = Annotated[str, AfterValidator(normalize_email)]
+MeetingCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64),
+                        AfterValidator(_meeting_code)]
