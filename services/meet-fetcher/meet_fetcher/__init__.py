@@ -1,0 +1,1 @@
+"""meet-fetcher: fetch requests in, complete Google Meet participant snapshots out."""

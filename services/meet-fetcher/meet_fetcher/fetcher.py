@@ -1,0 +1,115 @@
+"""One fetch: the complete snapshot of a class's conference records, or a MeetApiError.
+
+Every listing runs to its last page; any failure (after the client's retries) aborts the whole
+fetch, so a partial snapshot never leaves this module. The rules deciding what may be reused
+from the class's last snapshot are in `snapshot` (pure).
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Awaitable, Iterable, TypeVar
+
+from academy_common.meet_api import ConferenceRecord, MeetClient, Participant
+from meet_fetcher import snapshot as snap
+from meet_fetcher.cache import Cache
+from meet_fetcher.messages import FetchRequest
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    snapshot: snap.Snapshot
+    fetched_at: datetime
+
+
+class Fetcher:
+    def __init__(self, client: MeetClient, cache: Cache | None, *, incremental: bool = True):
+        """`cache` may be None only when not `incremental` (fetch everything, remember nothing)."""
+        self.client, self.cache, self.incremental = client, cache, incremental
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        snapshot = await _Fetch(self, request).run()
+        fetched_at = datetime.now(timezone.utc)
+        if self.incremental:
+            await self.cache.save_snapshot(request.class_id, request.session_id, snapshot, fetched_at)
+        return FetchResult(snapshot, fetched_at)
+
+
+class _Fetch:
+    """The state of one fetch: the request, the previous snapshot, listings already made."""
+
+    def __init__(self, fetcher: Fetcher, request: FetchRequest):
+        self.client, self.cache, self.incremental = fetcher.client, fetcher.cache, fetcher.incremental
+        self.request = request
+        self.subject = request.organizer_email
+        self.previous: snap.Snapshot | None = None
+        self.listed: dict[str, list[Participant]] = {}
+
+    async def run(self) -> snap.Snapshot:
+        r = self.request
+        space_name = r.space_name or (await self.client.get_space(r.meeting_code, subject=self.subject)).name
+        if self.incremental:
+            self.previous = await self.cache.last_snapshot(r.class_id, space_name)
+        heads = await self._records(space_name)
+        heads = [h for h in heads if snap.in_window(h.start_time, r.window_start, r.window_end)]
+        snapshot = snap.snapshot_of(space_name, await _all(self._record(head) for head in heads))
+        return snap.with_emails(snapshot, await self._emails(snap.signed_in_users(snapshot)))
+
+    async def _records(self, space_name: str) -> list[ConferenceRecord]:
+        probe = snap.record_to_probe(self.previous, self.request.reason)
+        if probe is not None:
+            participants = await self._participants(probe.name)
+            if snap.still_in_progress(participants):
+                return [snap.record_head(r, space_name) for r in self.previous.records]
+        return await self.client.list_conference_records(
+            space_name, self.request.window_start, self.request.window_end, subject=self.subject)
+
+    async def _record(self, head: ConferenceRecord) -> snap.RecordEntry:
+        cached = self.previous.record(head.name) if self.previous else None
+        if snap.record_settled(cached, head, self.request.reason):
+            return cached
+        cached_participants = {p.name: p for p in cached.participants} if cached else {}
+        participants = await self._participants(head.name)
+        entries = await _all(self._participant(p, cached_participants.get(p.name)) for p in participants)
+        return snap.record_entry(head, entries)
+
+    async def _participants(self, record_name: str) -> list[Participant]:
+        if record_name not in self.listed:
+            self.listed[record_name] = await self.client.list_participants(record_name, subject=self.subject)
+        return self.listed[record_name]
+
+    async def _participant(self, fresh: Participant, cached: snap.ParticipantEntry | None) -> snap.ParticipantEntry:
+        if snap.sessions_reusable(cached, fresh, self.request.reason):
+            sessions = cached.sessions
+        else:
+            sessions = snap.session_entries(await self.client.list_sessions(fresh.name, subject=self.subject))
+        return snap.participant_entry(fresh, sessions)
+
+    async def _emails(self, users: list[str]) -> dict[str, str | None]:
+        known = await self.cache.emails(users) if self.incremental and users else {}
+        missing = [u for u in users if u not in known]
+        if missing:
+            resolved = await self.client.emails(missing, subject=self.subject)
+            if self.incremental:
+                await self.cache.save_emails(resolved)
+            known.update(resolved)
+        return known
+
+
+async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """Run concurrently; the first failure cancels the others and is raised as itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(a) for a in awaitables]
+    except BaseExceptionGroup as failed:
+        raise _first_leaf(failed) from None
+    return [t.result() for t in tasks]
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
