@@ -30,8 +30,9 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 
-# Third-party dependencies first (pinned once for the whole monorepo): this layer is shared
-# by every service image and only rebuilt when requirements.txt changes.
+# Third-party run-time dependencies first (pinned once for the whole monorepo; the test and
+# lint tools of requirements-dev.txt never enter an image): this layer is shared by every
+# service image and only rebuilt when requirements.txt changes.
 COPY requirements.txt ./requirements.txt
 RUN pip install -r requirements.txt
 

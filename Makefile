@@ -7,9 +7,9 @@ PYTEST_ARGS ?=
 
 .PHONY: install infra test test-unit test-fast run demo bench clean
 
-$(VENV)/.installed: requirements.txt $(addsuffix /pyproject.toml,$(PACKAGES:/=))
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES:/=))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@
 

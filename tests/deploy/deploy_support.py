@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 
 import jsonschema
 import kubernetes_validate
+import pydantic
 import yaml
 from dockerfile_parse import DockerfileParser
 from packaging.version import Version
@@ -43,11 +44,62 @@ SERVICES: dict[str, Svc] = {
     "scheduler": Svc("scheduler", "scheduler", 8081, True, True, True),
     "attendance": Svc("attendance", "attendance", 8082, True, True, False),
     "billing": Svc("billing", "billing", 8083, True, True, False),
-    "meet-fetcher": Svc("meet-fetcher", "meet_fetcher", 8084, True, False, True),
+    # The fetcher owns schema meet_fetcher: its caches and the Meet read limiter all replicas share.
+    "meet-fetcher": Svc("meet-fetcher", "meet_fetcher", 8084, True, True, True),
     "meet-emulator": Svc("meet-emulator", "meet_emulator", 8090, False, False, False),
 }
 FETCH_QUEUE = "meet-fetcher.fetch-requests"
 MEET_PROJECT_READS_PER_MINUTE = 6000  # Google's read quota per project
+
+
+# Environment variables a service's Settings class defines but that it does not act on.
+IGNORED_SETTINGS = {
+    "meet-fetcher": {"CONSUMER_PREFETCH": "its queue prefetch is FETCH_CONCURRENCY"},
+}
+
+
+@functools.cache
+def settings_class(name: str) -> type | None:
+    """The pydantic-settings class of a service (`<package>.settings.Settings`), or None for a
+    service configured otherwise (the emulator takes flags)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"{SERVICES[name].package}.settings").Settings
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{SERVICES[name].package}.settings":
+            return None
+        raise
+
+
+def setting_names(name: str) -> set[str]:
+    cls = settings_class(name)
+    return {f.upper() for f in cls.model_fields} if cls else set()
+
+
+def settings_errors(name: str, env: dict[str, str], where: str, *, strict: bool = True) -> list[str]:
+    """`env` as the service `name` would read it: every value must validate; with `strict`,
+    every key must also be one of its settings (a typo or a retired name is silently ignored
+    by the service, so it is an error here)."""
+    cls = settings_class(name)
+    if cls is None:
+        return []
+    errors = []
+    known = setting_names(name)
+    for key in env:
+        if key.upper() in IGNORED_SETTINGS.get(name, {}):
+            errors.append(f"{where}: {key} is ignored by {name} ({IGNORED_SETTINGS[name][key.upper()]})")
+        elif strict and key.upper() not in known:
+            errors.append(f"{where}: {key} is not a setting of {name}")
+    values = {k.lower(): v for k, v in env.items() if k.upper() in known}
+    try:
+        cls(_env_file=None, **values)
+    except pydantic.ValidationError as exc:  # report each field given here
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]).upper()
+            if field.lower() in values:
+                errors.append(f"{where}: {field}={values[field.lower()]!r} is invalid for {name}: {err['msg']}")
+    return errors
 
 
 def load_yaml_docs(path: Path) -> list[dict]:
@@ -119,6 +171,8 @@ def check_dockerfile(text: str) -> list[str]:
     runs = " ".join(v for i, v in instr if i == "RUN")
     if not re.search(r"pip install[^&;]*-r requirements\.txt", runs):
         errors.append("requirements.txt is not installed with pip install -r")
+    if re.search(r"requirements-dev", " ".join(v for i, v in instr if i in ("COPY", "ADD", "RUN"))):
+        errors.append("requirements-dev.txt (test and lint tools) must not be copied into or installed in an image")
     if not re.search(r"pip install[^&;]*--no-deps[^&;]*-e libs/common[^&;]*-e \"?services/\$\{?SERVICE", runs):
         errors.append("libs/common and services/${SERVICE} are not installed with pip install --no-deps -e")
     entry = [v for i, v in instr if i == "ENTRYPOINT"]
@@ -188,6 +242,110 @@ def read_dockerignore() -> list[str]:
     path = REPO / ".dockerignore"
     lines = path.read_text().splitlines() if path.exists() else []
     return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+
+
+# --------------------------------------------------------------------------------------
+# requirements.txt (run time, what the images install) and requirements-dev.txt (tools)
+
+DEV_ONLY = {"pytest", "pytest-asyncio", "pytest-timeout", "hypothesis", "ruff", "jsonschema",
+            "kubernetes-validate", "dockerfile-parse", "check-jsonschema"}
+LOCAL_PACKAGES = {"academy_common", *(s.package for s in SERVICES.values())}
+RUNTIME_SOURCES = [REPO / "libs" / "common" / "academy_common",
+                   *(REPO / "services" / s.folder / s.package for s in SERVICES.values())]
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_lock(text: str) -> tuple[dict[str, str], list[str], list[str]]:
+    """`name==version` lines -> ({canonical name: version}, included files, problems)."""
+    pins: dict[str, str] = {}
+    includes, problems = [], []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("-r "):
+            includes.append(line[3:].strip())
+            continue
+        m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][^\s;]*)", line)
+        if not m:
+            problems.append(f"line {n}: {line!r} is not pinned as name==version")
+            continue
+        name = canonical(m.group(1))
+        if name in pins:
+            problems.append(f"line {n}: {m.group(1)} is pinned twice")
+        pins[name] = m.group(2)
+    return pins, includes, problems
+
+
+def imported_distributions(sources: Iterable[Path] = RUNTIME_SOURCES) -> dict[str, set[str]]:
+    """Third-party top-level modules the run-time code imports -> distributions providing them."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    modules: set[str] = set()
+    for root in sources:
+        for path in root.rglob("*.py"):
+            if "tests" in path.relative_to(root).parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    modules.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules.add(node.module.split(".")[0])
+    providers = packages_distributions()
+    return {m: {canonical(d) for d in providers.get(m, [])} for m in sorted(modules)
+            if m not in sys.stdlib_module_names and m not in LOCAL_PACKAGES}
+
+
+def lock_errors(runtime_text: str, dev_text: str, imports: dict[str, set[str]] | None = None) -> list[str]:
+    """requirements.txt: pinned, the services' imports and their whole dependency closure, no
+    tools; requirements-dev.txt: -r requirements.txt, then the rest of the environment, pinned."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    errors = []
+    runtime, rt_includes, problems = parse_lock(runtime_text)
+    errors += [f"requirements.txt {p}" for p in problems]
+    if rt_includes:
+        errors.append(f"requirements.txt includes {rt_includes}: it must be self-contained")
+    dev, dev_includes, problems = parse_lock(dev_text)
+    errors += [f"requirements-dev.txt {p}" for p in problems]
+    if dev_includes != ["requirements.txt"]:
+        errors.append(f"requirements-dev.txt must include requirements.txt (-r), not {dev_includes}")
+    for name in sorted(set(runtime) & set(dev)):
+        errors.append(f"{name} is pinned in both files")
+    for name in sorted(DEV_ONLY & set(runtime)):
+        errors.append(f"requirements.txt pins {name}, a test/lint tool: it belongs in requirements-dev.txt")
+    for module, dists in (imports if imports is not None else imported_distributions()).items():
+        if not dists:
+            errors.append(f"run-time code imports {module}, which no installed distribution provides")
+        elif not dists & set(runtime):
+            errors.append(f"run-time code imports {module} ({', '.join(sorted(dists))}), not in requirements.txt")
+    for lock, pins, label in ((runtime, runtime, "requirements.txt"), (runtime | dev, dev, "requirements-dev.txt")):
+        for name, version in sorted(pins.items()):
+            try:
+                dist = distribution(name)
+            except PackageNotFoundError:
+                errors.append(f"{label}: {name} is not installed here; cannot check its dependencies")
+                continue
+            if dist.version != version:
+                errors.append(f"{label}: {name}=={version} but {dist.version} is installed")
+            for spec in dist.requires or []:
+                req = Requirement(spec)
+                if req.marker and not req.marker.evaluate({"extra": ""}):
+                    continue
+                dep = canonical(req.name)
+                if dep not in lock:
+                    errors.append(f"{label}: {name} needs {req.name}, which is not pinned"
+                                  + (" in requirements.txt" if label == "requirements.txt" else ""))
+                elif not req.specifier.contains(lock[dep], prereleases=True):
+                    errors.append(f"{label}: {name} needs {req}, pinned {dep}=={lock[dep]}")
+    return errors
 
 
 # --------------------------------------------------------------------------------------
@@ -319,8 +477,11 @@ def check_compose(doc: dict) -> list[str]:
                         errors.append(f"{name}: environment {key} is not set (compose runs against the emulator)")
             if spec.uses_db and not env.get("DATABASE_URL"):
                 errors.append(f"{name}: environment DATABASE_URL is not set")
-            if name == "meet-fetcher" and not env.get("MEET_READS_PER_MINUTE"):
-                errors.append(f"{name}: environment MEET_READS_PER_MINUTE is not set")
+            if name == "meet-fetcher":
+                for key in ("MEET_READS_PER_MINUTE", "FETCH_CONCURRENCY"):
+                    if not env.get(key):
+                        errors.append(f"{name}: environment {key} is not set")
+            errors.extend(settings_errors(name, env, f"{name}: environment"))
             if _duration_s(svc.get("stop_grace_period", "10s")) < 30:
                 errors.append(f"{name}: stop_grace_period must cover the 25 s drain")
         test = json.dumps((svc.get("healthcheck") or {}).get("test", ""))
@@ -885,8 +1046,149 @@ def policy_checks(objs: list[dict]) -> list[str]:
     return errors
 
 
+def settings_checks(objs: list[dict]) -> list[str]:
+    """What the academy containers read from their environment is what the services know:
+    every ConfigMap loaded with envFrom carries only keys some consumer reads, every explicit
+    env name is a setting of its service, and every value validates (services/*/settings.py)."""
+    errors: list[str] = []
+    configmaps = _by_kind(objs, "ConfigMap")
+    readers: dict[tuple[str, str], set[str]] = {}
+    key_reads: set[tuple[str, str, str]] = set()
+    for o in objs:
+        ns = (o.get("metadata") or {}).get("namespace") or ""
+        for c in iter_containers(o):
+            name = _service_of_image(c.get("image", ""))
+            if name is None or settings_class(name) is None:
+                continue
+            where = f"{o['kind']}/{o['metadata']['name']} container {c['name']}"
+            env: dict[str, str] = {}
+            for ef in c.get("envFrom") or []:
+                ref = (ef.get("configMapRef") or {}).get("name")
+                if ref and (ns, ref) in configmaps:
+                    readers.setdefault((ns, ref), set()).add(name)
+                    env.update({k: str(v) for k, v in (configmaps[(ns, ref)].get("data") or {}).items()})
+            for e in c.get("env") or []:
+                ref = ((e.get("valueFrom") or {}).get("configMapKeyRef") or {})
+                if ref:
+                    key_reads.add((ns, ref.get("name"), ref.get("key")))
+                if "value" in e:
+                    env[e["name"]] = str(e["value"])
+                elif ref and (ns, ref["name"]) in configmaps:
+                    env[e["name"]] = str((configmaps[(ns, ref["name"])].get("data") or {}).get(ref["key"], ""))
+                if e["name"].upper() not in setting_names(name) or e["name"].upper() in IGNORED_SETTINGS.get(name, {}):
+                    errors.extend(settings_errors(name, {e["name"]: env.get(e["name"], "")}, f"{where}: env"))
+            # envFrom keys are checked per ConfigMap below; here only that the values validate.
+            errors.extend(settings_errors(name, env, f"{where}: environment", strict=False))
+    for (ns, cm), o in configmaps.items():
+        if (o["metadata"].get("labels") or {}).get("app.kubernetes.io/part-of") != "academy" or (ns, cm) in readers:
+            continue
+        for k in o.get("data") or {}:
+            if (ns, cm, k) not in key_reads:
+                errors.append(f"ConfigMap/{cm}: key {k} is read by no container")
+    for key, names in readers.items():
+        known = set().union(*(setting_names(n) for n in names))
+        for k in (configmaps[key].get("data") or {}):
+            if k.upper() not in known:
+                errors.append(f"ConfigMap/{key[1]}: key {k} is a setting of none of its readers {sorted(names)}")
+            for n in names:
+                if k.upper() in IGNORED_SETTINGS.get(n, {}):
+                    errors.append(f"ConfigMap/{key[1]}: {k} is ignored by {n} ({IGNORED_SETTINGS[n][k.upper()]})")
+    return sorted(set(errors))
+
+
+def _service_of_image(image: str) -> str | None:
+    """academy/<service> (or REGISTRY/academy/<service>) -> the service name."""
+    name = split_image(image)[0].rsplit("/", 1)[-1]
+    return name if name in SERVICES and "academy/" in image else None
+
+
+def _namespace_labels(objs: list[dict], ns: str) -> dict:
+    for o in objs:
+        if o.get("kind") == "Namespace" and o["metadata"]["name"] == ns:
+            return {**(o["metadata"].get("labels") or {}), "kubernetes.io/metadata.name": ns}
+    return {"kubernetes.io/metadata.name": ns}
+
+
+def _peer_matches(objs: list[dict], peer: dict, policy_ns: str, pod: PodGroup) -> bool:
+    if "ipBlock" in peer:
+        return False  # pod IPs are not planned: never rely on ipBlock for in-cluster traffic
+    if "namespaceSelector" in peer:
+        if not selector_matches(peer["namespaceSelector"], _namespace_labels(objs, pod.namespace)):
+            return False
+    elif pod.namespace != policy_ns:
+        return False
+    return "podSelector" not in peer or selector_matches(peer["podSelector"], pod.labels)
+
+
+def _port_matches(rule_ports: list[dict] | None, target: PodGroup, port: int) -> bool:
+    if not rule_ports:
+        return True
+    for rp in rule_ports:
+        if rp.get("protocol", "TCP") != "TCP":
+            continue
+        p = rp.get("port")
+        if p is None:
+            return True
+        number = target.ports.get(p) if isinstance(p, str) else p
+        if number is not None and number <= port <= rp.get("endPort", number):
+            return True
+    return False
+
+
+def network_allows(objs: list[dict], src: PodGroup, dst: PodGroup, port: int) -> list[str]:
+    """Which directions (ingress at dst, egress at src) the NetworkPolicies block for TCP
+    src -> dst:port; empty = allowed. A pod selected by no policy of a direction is open in it."""
+    blocked = []
+    for direction, selected, other, rules_key, peers_key in (("ingress", dst, src, "ingress", "from"),
+                                                             ("egress", src, dst, "egress", "to")):
+        policies = []
+        for o in objs:
+            if o.get("kind") != "NetworkPolicy":
+                continue
+            spec = o.get("spec") or {}
+            types = spec.get("policyTypes") or (["Ingress"] + (["Egress"] if "egress" in spec else []))
+            ns = o["metadata"].get("namespace") or ""
+            if direction.capitalize() in types and ns == selected.namespace \
+                    and selector_matches(spec.get("podSelector"), selected.labels):
+                policies.append((ns, spec))
+        if not policies:
+            continue
+        if not any(_port_matches(rule.get("ports"), dst, port)
+                   and (not rule.get(peers_key) or any(_peer_matches(objs, peer, ns, other)
+                                                       for peer in rule[peers_key]))
+                   for ns, spec in policies for rule in spec.get(rules_key) or []):
+            blocked.append(direction)
+    return blocked
+
+
+def connectivity_checks(objs: list[dict]) -> list[str]:
+    """The paths the system needs are open: every service to RabbitMQ (AMQP), every schema
+    owner and the migration Job to PostgreSQL."""
+    groups = pod_groups(objs)
+    postgres = [g for g in groups if g.owner.startswith("Cluster/")]
+    rabbitmq = [g for g in groups if g.owner.startswith("RabbitmqCluster/")]
+    errors = []
+    for g in groups:
+        kind, _, name = g.owner.partition("/")
+        needs = []
+        if kind == "Deployment" and name in SERVICES:
+            needs.append((rabbitmq, 5672))
+            if SERVICES[name].uses_db:
+                needs.append((postgres, 5432))
+        if kind == "Job" and name == "academy-migrate":
+            needs.append((postgres, 5432))
+        for targets, port in needs:
+            for dst in targets:
+                if dst.namespace != g.namespace:
+                    continue
+                for direction in network_allows(objs, g, dst, port):
+                    errors.append(f"NetworkPolicy: {g.owner} cannot reach {dst.owner} on port {port} ({direction})")
+    return errors
+
+
 def all_k8s_errors(objs: list[dict]) -> list[str]:
-    return validate_builtin(objs) + validate_crds(objs) + cross_references(objs) + policy_checks(objs)
+    return (validate_builtin(objs) + validate_crds(objs) + cross_references(objs) + policy_checks(objs)
+            + settings_checks(objs) + connectivity_checks(objs))
 
 
 def find(objs: Iterable[dict], kind: str, name: str) -> dict:

@@ -43,7 +43,7 @@ def test_every_app_service_builds_from_the_root_dockerfile(compose_doc: dict) ->
 def test_startup_order(compose_doc: dict) -> None:
     deps = {n: set(s.get("depends_on") or {}) for n, s in compose_doc["services"].items()}
     assert deps["scheduler"] == {"postgres", "rabbitmq", "meet-emulator"}
-    assert deps["meet-fetcher"] == {"rabbitmq", "meet-emulator"}
+    assert deps["meet-fetcher"] == {"postgres", "rabbitmq", "meet-emulator"}, "its caches and limiter live in PostgreSQL"
     assert deps["attendance"] == deps["billing"] == {"postgres", "rabbitmq"}
     assert not deps["postgres"] and not deps["rabbitmq"] and not deps["meet-emulator"]
 
@@ -61,6 +61,13 @@ def _set(path: list, value):
 
 
 _DELETE = object()
+
+
+def _rename(service: str, old: str, new: str):
+    def mutate(doc: dict) -> None:
+        env = doc["services"][service]["environment"]
+        env[new] = env.pop(old)
+    return mutate
 
 BROKEN = [
     ("depends on a missing service",
@@ -86,6 +93,16 @@ BROKEN = [
     ("short grace period", _set(["services", "meet-fetcher", "stop_grace_period"], "10s"), "stop_grace_period"),
     ("cycle", _set(["services", "postgres", "depends_on"], {"billing": {"condition": "service_healthy"}}),
      "depends_on cycle"),
+    ("fetcher without its database", _set(["services", "meet-fetcher", "environment", "DATABASE_URL"], _DELETE),
+     "meet-fetcher: environment DATABASE_URL is not set"),
+    ("fetcher starts before PostgreSQL", _set(["services", "meet-fetcher", "depends_on", "postgres"], _DELETE),
+     "meet-fetcher: DATABASE_URL uses postgres but does not depend on it"),
+    ("fetcher concurrency under its retired name", _rename("meet-fetcher", "FETCH_CONCURRENCY", "CONSUMER_PREFETCH"),
+     "CONSUMER_PREFETCH is ignored by meet-fetcher"),
+    ("misspelt setting", _rename("attendance", "LATE_THRESHOLD_S", "LATE_THRESHOLD"),
+     "LATE_THRESHOLD is not a setting of attendance"),
+    ("invalid setting", _set(["services", "scheduler", "environment", "START_TOLERANCE_S"], "-5"),
+     "START_TOLERANCE_S='-5' is invalid for scheduler"),
 ]
 
 

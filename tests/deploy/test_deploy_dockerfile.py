@@ -67,7 +67,8 @@ def test_copy_sources_exist_and_reach_the_build_context(dockerfile_text: str, na
 def test_dockerignore_keeps_the_context_small() -> None:
     patterns = read_dockerignore()
     for path in (".git", ".venv", "tests", "deploy", "libs/common/academy_common/__pycache__",
-                 "services/billing/tests/test_x.py", "libs/common/academy_common.egg-info"):
+                 "services/billing/tests/test_x.py", "libs/common/academy_common.egg-info",
+                 "requirements-dev.txt", "bench/fetcher_capacity.py"):
         assert dockerignore_excludes(patterns, path), f"{path} should not be sent to the builder"
     for path in ("requirements.txt", "libs/common/academy_common/db.py", "services/meet-fetcher/pyproject.toml",
                  "libs/common/academy_common/migrations/001_x.sql"):
@@ -94,6 +95,11 @@ BROKEN = [
     ("shell-form entrypoint", ('ENTRYPOINT ["/usr/local/bin/academy-service"]',
                                "ENTRYPOINT /usr/local/bin/academy-service"), "exec (JSON) form"),
     ("no editable install", ("pip install --no-deps -e libs/common", "pip install libs/common"), "--no-deps -e"),
+    ("dev tools in the image", ("RUN pip install -r requirements.txt",
+                                "COPY requirements-dev.txt ./\nRUN pip install -r requirements.txt -r requirements-dev.txt"),
+     "requirements-dev.txt"),
+    ("only the dev lock", ("pip install -r requirements.txt", "pip install -r requirements-dev.txt"),
+     "requirements.txt is not installed"),
 ]
 
 
