@@ -30,8 +30,8 @@ run: install infra  ## the whole system with the emulator and a demo academy (Ct
 demo: install infra  ## plays the demo class to the end, prints logs, bills and payroll, exits
 	$(PY) -m scripts.run_system --demo
 
-bench: install infra
-	$(PY) -m bench
+bench: install infra  ## every benchmark (or BENCH=bench.meet_calls for one)
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .run

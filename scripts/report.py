@@ -32,17 +32,18 @@ def print_logs(logs: list[dict]) -> None:
     ))
 
 
-def print_statements(title: str, report: dict) -> None:
-    print(f"\n{title}")
+def print_statements(title: str, report: dict, key: str) -> None:
+    print(f"\n{title} {report.get('period', '')} ({report.get('timezone', '')}, {report.get('status', '')})")
     rows = []
-    for statement in report.get("statements", []):
+    for statement in report.get(key, []):
         who = statement.get("name")
         for line in statement.get("lines", []):
-            rows.append([who, line.get("student_name") or line.get("teacher_name") or "", line.get("class_title"),
-                         hms(line.get("billable_seconds")), money(line.get("rate_cents")),
-                         money(line.get("amount_cents")), "provisional" if line.get("provisional") else ""])
+            rows.append([who, line.get("student_name") or "", line.get("class_title"),
+                         hms(line.get("billable_seconds")), money(line.get("hourly_rate_cents")),
+                         money(line.get("amount_cents")),
+                         line.get("error") or ("provisional" if line.get("provisional") else "")])
             who = ""
-        for error in statement.get("errors", []):
-            rows.append([who, "", error.get("message", error), "", "", "", "error"])
-        rows.append(["", "", "total", "", "", money(statement.get("total_cents")), ""])
-    print(table(["for", "who", "class", "billable", "rate/h", "amount", ""], rows))
+        for total in statement.get("totals", []):
+            rows.append(["", "", f"total {total.get('currency', '')}", hms(total.get("billable_seconds")), "",
+                         money(total.get("amount_cents")), ""])
+    print(table(["for", "student", "class", "billable", "rate/h", "amount", ""], rows))

@@ -107,10 +107,10 @@ async def play_to_the_end(system: System, demo, headers: dict[str, str], stop: a
         await asyncio.sleep(2)  # let billing take the final events
         print_logs(logs)
         start = demo.start
-        for path, title in (("/monitoring/billing/families", "Family bills"),
-                            ("/monitoring/payroll/teachers", "Teacher payroll")):
+        for path, title, key in (("/monitoring/billing/families", "Family bills", "families"),
+                                 ("/monitoring/payroll/teachers", "Teacher payroll", "teachers")):
             async with http.get(system.url("billing") + path, params={"year": start.year, "month": start.month}) as r:
-                print_statements(title, await r.json())
+                print_statements(title, await r.json(), key)
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Billing: family bills and teacher payroll per month, from the attendance it projects."""

@@ -1,0 +1,34 @@
+"""Bootstrap: the billing service's settings, schema, consumer and routes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+from academy_common.service import Service
+from academy_common.settings import load_settings
+
+from billing import repository as repo
+from billing.handlers import QUEUE, Projection
+from billing.routes import routes
+from billing.settings import Settings
+
+HERE = Path(__file__).parent
+log = structlog.get_logger(__name__)
+
+
+def build(settings: Settings | None = None) -> Service:
+    settings = settings or load_settings(Settings)
+    service = Service(settings, name="billing", schema="billing", migrations=HERE / "migrations", routes=routes,
+                      openapi=HERE / "openapi.yaml", uses_outbox=False)  # billing publishes nothing
+
+    async def adopt_timezone() -> None:
+        async with service.pool.acquire() as conn, conn.transaction():
+            await repo.lock_pricing(conn)
+            moved = await repo.adopt_timezone(conn, settings.academy_timezone)
+        if moved:
+            log.warning("ACADEMY_TIMEZONE changed: lines re-dated", timezone=settings.academy_timezone, lines=moved)
+
+    service.background(adopt_timezone)
+    projection = Projection(settings.academy_timezone)
+    service.subscribe(QUEUE, sorted(projection.handlers), projection.handle)
+    return service

@@ -1,0 +1,70 @@
+"""CSV for spreadsheets: one row per line, a total row per statement and currency, grand totals.
+
+Rows are made from the JSON documents the API serves (live or frozen), so CSV and JSON
+always say the same. Text cells that a spreadsheet would run as a formula (starting with
+= + - @, a tab or a carriage return) get a leading single quote; numbers are ours and stay
+numbers, so a negative adjustment remains -1200. Quoting (commas, quotes, newlines) is
+the csv module's RFC 4180 minimal quoting.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any
+
+from billing.rates import Party
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def columns(party: Party) -> list[str]:
+    person = ["student_id", "student_name"] if party == "family" else []
+    return ["period", f"{party}_id", f"{party}_name", "kind", *person, "class_id", "class_title",
+            "scheduled_start", "billable_seconds", "hourly_rate_cents", "currency", "amount_cents",
+            "provisional", "reference_period", "error"]
+
+
+def safe_text(value: str | None) -> str | None:
+    if value and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def statement_rows(party: Party, period: str, statement: dict) -> list[list[Any]]:
+    """The statement's lines then its totals (one per currency), as rows in `columns(party)` order."""
+    owner = [period, statement[f"{party}_id"], safe_text(statement["name"])]
+    rows = []
+    for line in statement["lines"]:
+        person = [line["student_id"], safe_text(line["student_name"])] if party == "family" else []
+        reference = line["reference"]
+        rows.append([*owner, line["kind"], *person, line["class_id"], safe_text(line["class_title"]),
+                     line["scheduled_start"], line["billable_seconds"], line["hourly_rate_cents"], line["currency"],
+                     line["amount_cents"], _bool(line["provisional"]), reference["period"] if reference else None,
+                     safe_text(line["error"])])
+    rows += [total_row(party, owner, "total", total) for total in statement["totals"]]
+    return rows
+
+
+def grand_total_rows(party: Party, period: str, summary: dict) -> list[list[Any]]:
+    return [total_row(party, [period, None, None], "grand_total", total) for total in summary["totals"]]
+
+
+def total_row(party: Party, owner: list[Any], kind: str, total: dict) -> list[Any]:
+    person = [None, None] if party == "family" else []
+    return [*owner, kind, *person, None, None, None, total["billable_seconds"], None, total["currency"],
+            total["amount_cents"], None, None, None]
+
+
+def render(party: Party, rows: Iterable[list[Any]], *, header: bool = False) -> str:
+    """CSV text (None is an empty cell); with `header`, the column names first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if header:
+        writer.writerow(columns(party))
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"

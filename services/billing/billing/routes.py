@@ -1,0 +1,212 @@
+"""The billing HTTP API: month reports (JSON or CSV), rates, period close. Money needs billing or admin."""
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from academy_common.events import rfc3339
+from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.service import SERVICE_KEY, Service
+from aiohttp import web
+from prometheus_client import Counter, Histogram
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing import repository as repo
+from billing.csv_export import grand_total_rows, render, statement_rows
+from billing.months import MAX_YEAR, MIN_YEAR, Month
+from billing.rates import MAX_RATE_CENTS, Party, Rate, parse_effective_from
+from billing.reports import (
+    PLURAL,
+    AlreadyClosed,
+    MissingRates,
+    NotOver,
+    all_statements,
+    close_month,
+    month_view,
+    period_document,
+    report,
+)
+
+routes = web.RouteTableDef()
+
+REPORT_SECONDS = Histogram("billing_report_duration_seconds", "Month report time to the last byte",
+                           ["party", "format"])
+RATE_CHANGES = Counter("billing_rate_changes_total", "Rate entries added or replaced", ["party"])
+
+
+class MonthQuery(BaseModel):
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
+    month: int = Field(ge=1, le=12)
+    after: int = Field(default=0, ge=0, lt=2**63, description="id of the last statement of the previous page")
+    limit: int | None = Field(default=None, ge=1)
+
+
+class RateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hourly_rate_cents: int = Field(strict=True, ge=0, le=MAX_RATE_CENTS)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    effective_from: str = Field(min_length=1, max_length=64)
+
+
+# -- month reports ----------------------------------------------------------------------------
+
+@routes.get("/monitoring/billing/families")
+@requires("billing")
+async def family_bills(request: web.Request) -> web.StreamResponse:
+    return await _month_report(request, "family")
+
+
+@routes.get("/monitoring/payroll/teachers")
+@requires("billing")
+async def teacher_payroll(request: web.Request) -> web.StreamResponse:
+    return await _month_report(request, "teacher")
+
+
+async def _month_report(request: web.Request, party: Party) -> web.StreamResponse:
+    query = read_query(request, MonthQuery)
+    service: Service = request.app[SERVICE_KEY]
+    month, started = Month(query.year, query.month), time.perf_counter()
+    limit = query.limit or service.settings.report_page_size
+    if limit > service.settings.report_max_page_size:
+        raise Problem(422, "Unprocessable Content", f"limit: at most {service.settings.report_max_page_size}")
+    if _wants_csv(request):
+        response = await _csv_report(request, service, party, month)
+        REPORT_SECONDS.labels(party, "csv").observe(time.perf_counter() - started)
+        return response
+    tz = service.settings.timezone
+    async with service.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        view = await month_view(conn, party, month)
+        statements, next_after = await view.page(conn, query.after, limit)
+    response = json_response(report(view, party, tz, statements, next_after))
+    REPORT_SECONDS.labels(party, "json").observe(time.perf_counter() - started)
+    return response
+
+
+async def _csv_report(request: web.Request, service: Service, party: Party, month: Month) -> web.StreamResponse:
+    """The whole month, streamed: every statement's lines and totals, then the grand totals."""
+    period = str(month)
+    response = web.StreamResponse(headers={
+        "Content-Disposition": f'attachment; filename="{PLURAL[party]}-{period}.csv"'})
+    response.content_type, response.charset = "text/csv", "utf-8"
+    async with service.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        view = await month_view(conn, party, month)
+        await response.prepare(request)
+        await response.write(render(party, [], header=True).encode())
+        async for documents in all_statements(conn, view, service.settings.export_chunk_size):
+            rows = [row for document in documents for row in statement_rows(party, period, document)]
+            await response.write(render(party, rows).encode())
+        await response.write(render(party, grand_total_rows(party, period, view.head())).encode())
+    await response.write_eof()
+    return response
+
+
+def _wants_csv(request: web.Request) -> bool:
+    """CSV when the client asks for text/csv ahead of (or without) JSON; JSON otherwise."""
+    for media_range in request.headers.get("Accept", "").split(","):
+        media_type = media_range.split(";")[0].strip().lower()
+        if media_type == "text/csv":
+            return True
+        if media_type in ("application/json", "application/*", "*/*"):
+            return False
+    return False
+
+
+# -- rates --------------------------------------------------------------------------------------
+
+@routes.put("/billing/rates/families/{party_id}")
+@requires("billing")
+async def put_family_rate(request: web.Request) -> web.Response:
+    return await _put_rate(request, "family")
+
+
+@routes.put("/billing/rates/teachers/{party_id}")
+@requires("billing")
+async def put_teacher_rate(request: web.Request) -> web.Response:
+    return await _put_rate(request, "teacher")
+
+
+@routes.get("/billing/rates/families/{party_id}")
+@requires("billing")
+async def family_rates(request: web.Request) -> web.Response:
+    return await _rates(request, "family")
+
+
+@routes.get("/billing/rates/teachers/{party_id}")
+@requires("billing")
+async def teacher_rates(request: web.Request) -> web.Response:
+    return await _rates(request, "teacher")
+
+
+async def _put_rate(request: web.Request, party: Party) -> web.Response:
+    party_id = path_int(request, "party_id")
+    body = await read_json(request, RateIn)
+    service: Service = request.app[SERVICE_KEY]
+    try:
+        effective_from = parse_effective_from(body.effective_from, service.settings.timezone)
+    except ValueError as exc:
+        raise Problem(422, "Unprocessable Content", f"effective_from: {exc}") from None
+    rate = Rate(effective_from, body.hourly_rate_cents, body.currency)
+    async with service.pool.acquire() as conn, conn.transaction():
+        await repo.lock_pricing(conn)
+        repriced = await repo.put_rate(conn, party, party_id, rate, by=_who(request))
+        history = await repo.rate_history(conn, party, party_id)
+    RATE_CHANGES.labels(party).inc()
+    return json_response(_rates_document(party, party_id, history) | {"repriced_lines": repriced})
+
+
+async def _rates(request: web.Request, party: Party) -> web.Response:
+    party_id = path_int(request, "party_id")
+    service: Service = request.app[SERVICE_KEY]
+    async with service.pool.acquire() as conn:
+        history = await repo.rate_history(conn, party, party_id)
+    return json_response(_rates_document(party, party_id, history))
+
+
+def _rates_document(party: Party, party_id: int, history: list) -> dict:
+    return {f"{party}_id": party_id, "rates": [
+        {"effective_from": rfc3339(r["effective_from"]), "hourly_rate_cents": r["hourly_rate_cents"],
+         "currency": r["currency"], "updated_at": rfc3339(r["updated_at"]), "updated_by": r["updated_by"]}
+        for r in history]}
+
+
+# -- periods ----------------------------------------------------------------------------------
+
+@routes.post("/billing/periods/{period}/close")
+@requires("billing")
+async def close_period(request: web.Request) -> web.Response:
+    month = _period(request)
+    service: Service = request.app[SERVICE_KEY]
+    try:
+        record = await close_month(service.pool, month, service.settings.timezone, by=_who(request),
+                                   now=datetime.now(UTC), chunk=service.settings.export_chunk_size)
+    except AlreadyClosed:
+        raise Problem(409, "Conflict", f"{month} is already closed") from None
+    except NotOver as exc:
+        raise Problem(409, "Conflict", f"{month} is not over yet: {exc}") from None
+    except MissingRates as exc:
+        raise Problem(409, "Conflict", f"{month} has lines without a rate in force; set the rates first",
+                      unpriced={PLURAL[party]: ids for party, ids in exc.unpriced.items()}) from None
+    return json_response(period_document(month, record))
+
+
+@routes.get("/billing/periods/{period}")
+@requires("billing")
+async def get_period(request: web.Request) -> web.Response:
+    month = _period(request)
+    service: Service = request.app[SERVICE_KEY]
+    async with service.pool.acquire() as conn:
+        record = await repo.period(conn, month)
+    return json_response(period_document(month, record))
+
+
+def _period(request: web.Request) -> Month:
+    try:
+        return Month.parse(request.match_info["period"])
+    except ValueError as exc:
+        raise Problem(422, "Unprocessable Content", f"period: {exc}") from None
+
+
+def _who(request: web.Request) -> str:
+    """Tokens map to roles only, so the role is who acted."""
+    return request[ROLE]
