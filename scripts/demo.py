@@ -79,9 +79,17 @@ async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulat
             if response.status >= 300:
                 raise RuntimeError(f"PUT {url} → {response.status}: {await response.text()}")
 
-    teacher = await post(f"{scheduler}/api/teachers", TEACHER)
-    families = [await post(f"{scheduler}/api/families", family) for family in FAMILIES]
-    students = [await post(f"{scheduler}/api/students", {**student, "family_id": families[i]["id"]})
+    async def existing_or_new(collection: str, body: dict) -> dict:
+        """The demo academy survives restarts: a second `make run` reuses its people."""
+        async with http.get(f"{scheduler}/api/{collection}", headers=admin) as response:
+            for entry in await response.json():
+                if entry["email"].lower() == body["email"].lower():
+                    return entry
+        return await post(f"{scheduler}/api/{collection}", body)
+
+    teacher = await existing_or_new("teachers", TEACHER)
+    families = [await existing_or_new("families", family) for family in FAMILIES]
+    students = [await existing_or_new("students", {**student, "family_id": families[i]["id"]})
                 for i, student in STUDENTS]
     since = "2000-01-01T00:00:00Z"
     for family in families:

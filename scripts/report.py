@@ -46,4 +46,7 @@ def print_statements(title: str, report: dict, key: str) -> None:
         for total in statement.get("totals", []):
             rows.append(["", "", f"total {total.get('currency', '')}", hms(total.get("billable_seconds")), "",
                          money(total.get("amount_cents")), ""])
-    print(table(["for", "student", "class", "billable", "rate/h", "amount", ""], rows))
+    headers = ["for", "student", "class", "billable", "rate/h", "amount", ""]
+    if key == "teachers":  # payroll lines are the teacher's own
+        headers, rows = headers[:1] + headers[2:], [row[:1] + row[2:] for row in rows]
+    print(table(headers, rows))

@@ -23,7 +23,8 @@ from scripts.system import System, print_sink, readable
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/academy"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEMO_INTERVALS = {"TICK_INTERVAL_S": "1", "FETCH_INTERVAL_S": "15", "RETRY_INTERVAL_S": "10",
-                  "FINALIZE_GRACE_S": "60", "CONSUMER_RETRY_DELAY_S": "2"}
+                  "FINALIZE_GRACE_S": "60", "CONSUMER_RETRY_DELAY_S": "2",
+                  "LATE_THRESHOLD_S": "20", "EARLY_LEAVE_THRESHOLD_S": "20"}
 
 
 def tokens() -> tuple[str, str]:

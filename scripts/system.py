@@ -53,6 +53,7 @@ class Process:
     port: int
     env: dict[str, str]
     args: list[str] = field(default_factory=list)
+    service: str = ""  # the service this process is a replica of (= name for the first one)
     proc: asyncio.subprocess.Process | None = None
     pump: asyncio.Task | None = None
 
@@ -70,11 +71,16 @@ def print_sink(name: str, line: str) -> None:
 
 class System:
     """A process group. `await system.start()` returns once every process answers /healthz
-    (and the app services /readyz); `await system.stop()` sends SIGTERM and waits."""
+    (and the app services /readyz); `await system.stop()` sends SIGTERM and waits.
+
+    `replicas` runs more than one process of a service (named `scheduler`, `scheduler-2`, ...;
+    extra replicas take free ports); `overrides` sets environment variables for every process
+    of one service (e.g. its AMQP_URL pointing at a proxy)."""
 
     def __init__(self, *, database_url: str, amqp_url: str, api_tokens: str, env: dict[str, str] | None = None,
                  with_emulator: bool = True, ports: dict[str, int] | None = None, sink: LogSink = print_sink,
-                 emulator_args: list[str] | None = None):
+                 emulator_args: list[str] | None = None, replicas: dict[str, int] | None = None,
+                 overrides: dict[str, dict[str, str]] | None = None):
         self.database_url, self.amqp_url, self.sink = database_url, amqp_url, sink
         ports = ports or {}
         base_env = {**os.environ, "DATABASE_URL": database_url, "AMQP_URL": amqp_url,
@@ -87,18 +93,27 @@ class System:
                 ["--port", str(port), *(emulator_args or [])])
             emulator = f"http://127.0.0.1:{port}/"
             base_env = {"MEET_API_ENDPOINT": emulator, "PEOPLE_API_ENDPOINT": emulator, **base_env}
-        for name in APP_SERVICES:
-            module, default_port = SERVICES[name]
-            port = ports.get(name, default_port)
-            self.processes[name] = Process(name, module, port, {**base_env, "HTTP_PORT": str(port)})
+        for service in APP_SERVICES:
+            module, default_port = SERVICES[service]
+            for replica in range(1, (replicas or {}).get(service, 1) + 1):
+                name = service if replica == 1 else f"{service}-{replica}"
+                port = ports.get(name, default_port if replica == 1 else free_port())
+                process_env = {**base_env, **(overrides or {}).get(service, {}), "HTTP_PORT": str(port)}
+                self.processes[name] = Process(name, module, port, process_env, service=service)
+        if "meet-emulator" in self.processes:
+            self.processes["meet-emulator"].service = "meet-emulator"
 
     def url(self, name: str) -> str:
         return self.processes[name].url
 
+    def replicas(self, service: str) -> list[str]:
+        """The names of the processes of one service."""
+        return [p.name for p in self.processes.values() if p.service == service]
+
     async def start(self, timeout: float = 60.0) -> None:
         await ensure_database(self.database_url)
         # Migrate before starting so replicas never race on first boot (they could: it is locked).
-        for name in APP_SERVICES:
+        for name in APP_SERVICES:  # once per service, not per replica
             await self._run_once(self.processes[name], "migrate")
         for process in self.processes.values():
             await self.start_process(process.name)
@@ -167,7 +182,7 @@ class System:
     async def stop(self) -> dict[str, int | None]:
         # Producers first, then consumers, the emulator last.
         order = ["scheduler", "meet-fetcher", "attendance", "billing", "meet-emulator"]
-        return {name: await self.stop_process(name) for name in order if name in self.processes}
+        return {name: await self.stop_process(name) for service in order for name in self.replicas(service)}
 
 
 def readable(line: str) -> str:
