@@ -4,6 +4,8 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable, TypeVar
 
+import aio_pika
+
 from academy_common.service import Service
 from academy_common.settings import ServiceSettings
 
@@ -21,6 +23,7 @@ def isolated_settings(cls: type[S], *, database_url: str, amqp_url: str, unique:
         database_url=database_url, amqp_url=amqp_url, db_schema=unique, queue_prefix=f"{unique}.",
         bus_exchange=f"{unique}.events", http_host="127.0.0.1", http_port=0, api_tokens=TEST_TOKENS,
         outbox_poll_s=0.1, consumer_retry_delay_s=0.2, drain_timeout_s=5, log_format="console",
+        bus_queue_type="classic",  # quorum queues are covered by tests/integration/common and e2e
     )
     values.update(overrides)
     return cls(**values)
@@ -31,7 +34,22 @@ async def running(build: Callable[[S], Service], settings: S) -> AsyncIterator[S
     """Start the service (migrations, bus, consumers, HTTP on a free port) and stop it after."""
     service = build(settings)
     await service.start()
+    queues = [c.spec.queue for c in service.bus.consumers]
     try:
         yield service
     finally:
         await service.stop()
+        await _delete_queues(settings, queues)
+
+
+async def _delete_queues(settings: ServiceSettings, queues: list[str]) -> None:
+    """Leave the run's vhost as empty as we found it: the broker drops it faster at the end."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        channel = await connection.channel()
+        for name in queues:
+            for suffix in ("", ".retry", ".dlq"):
+                await channel.queue_delete(name + suffix)
+        await channel.exchange_delete(settings.bus_exchange)
+    finally:
+        await connection.close()

@@ -4,6 +4,10 @@ Topology for a consumer queue Q (all durable):
   academy.events (topic) --routing keys--> Q (quorum; delivery limit; dead-letters to Q.dlq)
   Q.retry (quorum, message TTL) --expires--> default exchange --> Q   (delayed retry)
   Q.dlq   (quorum)  poison messages, with the error in their headers
+
+`queue_type="classic"` declares the same topology with classic queues (no broker-side
+delivery limit): the service tests use it because a broker creates and drops classic queues
+in a fraction of the time quorum queues take, and those tests create hundreds of queues.
 """
 from __future__ import annotations
 
@@ -59,23 +63,26 @@ class Consumer:
 
 class Bus:
     def __init__(self, connection: AbstractRobustConnection, exchange_name: str, *,
-                 publish_timeout: float, max_attempts: int, retry_delay_s: float, prefetch: int):
+                 publish_timeout: float, max_attempts: int, retry_delay_s: float, prefetch: int,
+                 queue_type: str = "quorum"):
         self.connection = connection
         self.exchange_name = exchange_name
         self.publish_timeout = publish_timeout
         self.max_attempts = max_attempts
         self.retry_delay_s = retry_delay_s
         self.prefetch = prefetch
+        self.queue_type = queue_type
         self.consumers: list[Consumer] = []
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
 
     @classmethod
     async def connect(cls, url: str, exchange: str = "academy.events", *, publish_timeout: float = 10.0,
-                      max_attempts: int = 5, retry_delay_s: float = 5.0, prefetch: int = 16) -> Bus:
+                      max_attempts: int = 5, retry_delay_s: float = 5.0, prefetch: int = 16,
+                      queue_type: str = "quorum") -> Bus:
         connection = await aio_pika.connect_robust(url, client_properties={"connection_name": exchange})
         bus = cls(connection, exchange, publish_timeout=publish_timeout, max_attempts=max_attempts,
-                  retry_delay_s=retry_delay_s, prefetch=prefetch)
+                  retry_delay_s=retry_delay_s, prefetch=prefetch, queue_type=queue_type)
         bus._channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         bus._exchange = await bus._channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         return bus
@@ -113,19 +120,20 @@ class Bus:
 
     async def declare_queue(self, channel: aio_pika.abc.AbstractChannel, name: str,
                             routing_keys: list[str]) -> aio_pika.abc.AbstractQueue:
-        quorum = {"x-queue-type": "quorum"}
-        await channel.declare_queue(f"{name}.dlq", durable=True, arguments=quorum)
+        kind = {"x-queue-type": self.queue_type}
+        # A handler that kills its process never acks: after this many deliveries a quorum
+        # queue dead-letters the message itself, so a crash loop cannot spin forever.
+        limit = {"x-delivery-limit": self.max_attempts} if self.queue_type == "quorum" else {}
+        await channel.declare_queue(f"{name}.dlq", durable=True, arguments=kind)
         await channel.declare_queue(f"{name}.retry", durable=True, arguments={
-            **quorum,
+            **kind,
             "x-message-ttl": int(self.retry_delay_s * 1000),
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": name,
         })
         queue = await channel.declare_queue(name, durable=True, arguments={
-            **quorum,
-            # A handler that kills its process never acks: after this many deliveries the
-            # broker itself dead-letters the message, so a crash loop cannot spin forever.
-            "x-delivery-limit": self.max_attempts,
+            **kind,
+            **limit,
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": f"{name}.dlq",
         })

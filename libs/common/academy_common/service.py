@@ -81,7 +81,7 @@ class Service:
         self.bus = await Bus.connect(
             s.amqp_url, s.bus_exchange, publish_timeout=s.publish_timeout_s,
             max_attempts=s.consumer_max_attempts, retry_delay_s=s.consumer_retry_delay_s,
-            prefetch=s.consumer_prefetch,
+            prefetch=s.consumer_prefetch, queue_type=s.bus_queue_type,
         )
 
     async def start(self, app_setup: Setup | None = None) -> None:

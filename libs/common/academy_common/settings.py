@@ -49,6 +49,7 @@ class ServiceSettings(BaseSettings):
     bus_exchange: str = "academy.events"
     # Isolation knobs for tests and shared brokers; production leaves them empty.
     queue_prefix: str = ""
+    bus_queue_type: str = Field(default="quorum", pattern="^(quorum|classic)$")
     db_schema: str = ""
     consumer_prefetch: int = Field(default=16, ge=1, le=1000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
