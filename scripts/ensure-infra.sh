@@ -32,6 +32,17 @@ apt_install() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+trust_local_postgres() {
+  # A fresh Debian PostgreSQL asks for a password on 127.0.0.1; the development setup (like CI)
+  # lets the local user `postgres` in without one. Only loopback lines are changed.
+  local hba
+  for hba in /etc/postgresql/*/main/pg_hba.conf; do
+    [ -f "$hba" ] || continue
+    sed -i -E 's#^(host\s+all\s+all\s+(127\.0\.0\.1/32|::1/128)\s+)\S+#\1trust#' "$hba"
+  done
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main reload || true
+}
+
 ensure() {  # name check start package compose-service
   local name=$1 check=$2 start=$3 package=$4 compose=$5
   "$check" && return 0
@@ -41,6 +52,7 @@ ensure() {  # name check start package compose-service
       docker compose up -d "$compose"
     elif apt_install "$package"; then
       "$start"
+      if [ "$package" = postgresql ]; then trust_local_postgres; fi
     else
       echo "ensure-infra: $name is not running on 127.0.0.1 and I cannot start it." >&2
       echo "  Install it ($package on Debian/Ubuntu) or run 'docker compose up -d $compose'." >&2
