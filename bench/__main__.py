@@ -4,7 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.meet_calls", "bench.fetcher_capacity", "bench.billing_month"]
+BENCHMARKS = ["bench.meet_calls", "bench.fetcher_capacity", "bench.billing_month", "bench.ingest", "bench.freshness",
+              "bench.memory"]
 
 
 def main(names: list[str]) -> int:

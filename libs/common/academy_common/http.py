@@ -75,8 +75,9 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     """The request body as `model`: 400 when it is not JSON, 422 when it does not validate."""
     try:
         raw = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise Problem(400, "Bad Request", "the request body is not valid JSON") from None
+    _refuse_nul(raw)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -85,10 +86,26 @@ async def read_json(request: web.Request, model: type[M]) -> M:
 
 def read_query(request: web.Request, model: type[M]) -> M:
     """The query string as `model` (422 on bad values, unknown parameters ignored)."""
+    query = dict(request.query)
+    _refuse_nul(query)
     try:
-        return model.model_validate(dict(request.query))
+        return model.model_validate(query)
     except ValidationError as exc:
         raise _validation_problem(exc) from None
+
+
+def _refuse_nul(value: Any, where: str = "") -> None:
+    """PostgreSQL text cannot hold NUL: refuse it at the edge (422), not as a database error."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise Problem(422, "Unprocessable Content", f"{where or 'value'}: NUL characters are not allowed")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, where)
+            _refuse_nul(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{where}[{index}]")
 
 
 def path_int(request: web.Request, name: str) -> int:

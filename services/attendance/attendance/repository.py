@@ -4,6 +4,7 @@ Lock order, everywhere: the mappings advisory lock, then class rows, then their 
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 import asyncpg
@@ -262,16 +263,21 @@ def _session_json(s: CountedSession) -> dict:
     }
 
 
-async def save_log(conn: asyncpg.Connection, ctx: ClassContext, write: LogWrite) -> int:
-    """Insert or update one log of the class; returns its id."""
-    content = write.content
-    sessions = [_session_json(s) for s in write.log.sessions] if write.log else []
-    person = write.log.person if write.log else None
-    return await conn.fetchval(
+async def save_logs(conn: asyncpg.Connection, ctx: ClassContext, writes: list[LogWrite]) -> dict[str, int]:
+    """Insert or update the class's logs in one statement; returns log_id by person_key."""
+    if not writes:
+        return {}
+    people = [w.log.person if w.log else None for w in writes]
+    rows = await conn.fetch(
         """INSERT INTO attendance_logs (class_id, person_key, role, email, session_id, scheduled_start,
                                         participant_kind, meet_user, final, removed, version, computed,
                                         sessions, content)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           SELECT $1, w.person_key, w.role, w.email, w.session_id, $2, w.participant_kind, w.meet_user, w.final,
+                  w.removed, w.version, w.computed::jsonb, w.sessions::jsonb, w.content::jsonb
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::bool[],
+                       $10::bool[], $11::int[], $12::text[], $13::text[], $14::text[])
+                AS w(person_key, role, email, session_id, participant_kind, meet_user, final, removed, version,
+                     computed, sessions, content)
            ON CONFLICT (class_id, person_key) DO UPDATE SET
                role = EXCLUDED.role, email = EXCLUDED.email, session_id = EXCLUDED.session_id,
                scheduled_start = EXCLUDED.scheduled_start,
@@ -282,11 +288,18 @@ async def save_log(conn: asyncpg.Connection, ctx: ClassContext, write: LogWrite)
                updated_at = CASE WHEN attendance_logs.version = EXCLUDED.version THEN attendance_logs.updated_at
                                  ELSE now() END,
                version = EXCLUDED.version
-           RETURNING log_id""",
-        ctx.class_id, write.person_key, content["role"], content["email"], content["session_id"],
-        ctx.window.start, person and person.participant_kind, person and person.meet_user,
-        content["final"], content["removed"], write.version, write.computed, sessions, content,
+           RETURNING person_key, log_id""",
+        ctx.class_id, ctx.window.start,
+        [w.person_key for w in writes], [w.content["role"] for w in writes], [w.content["email"] for w in writes],
+        [w.content["session_id"] for w in writes], [p and p.participant_kind for p in people],
+        [p and p.meet_user for p in people], [w.content["final"] for w in writes],
+        [w.content["removed"] for w in writes], [w.version for w in writes],
+        # As JSON text: asyncpg would read a list in a jsonb[] as another array dimension.
+        [json.dumps(w.computed) for w in writes],
+        [json.dumps([_session_json(s) for s in w.log.sessions] if w.log else []) for w in writes],
+        [json.dumps(w.content) for w in writes],
     )
+    return {r["person_key"]: r["log_id"] for r in rows}
 
 
 async def save_corrected(conn: asyncpg.Connection, log_id: int, version: int, overrides: Overrides,

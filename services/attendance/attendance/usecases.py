@@ -55,11 +55,9 @@ async def recompute_class(conn: asyncpg.Connection, class_id: int, policy: Polic
     computed = compute_logs(state.window, roster, records, mappings, policy, fetched_at=state.fetch.last_fetched_at,
                             final=final, space_name=state.space_name)
     ctx = state.context()
-    updates = []
-    for write in reconcile(ctx, await repository.lock_logs(conn, class_id), computed, final=final):
-        log_id = await repository.save_log(conn, ctx, write)
-        if write.changed:
-            updates.append(log_updated(payload(log_id, write.version, write.content)))
+    writes = reconcile(ctx, await repository.lock_logs(conn, class_id), computed, final=final)
+    log_ids = await repository.save_logs(conn, ctx, writes)
+    updates = [log_updated(payload(log_ids[w.person_key], w.version, w.content)) for w in writes if w.changed]
     await outbox.enqueue(conn, *updates)
     LOGS_UPDATED.inc(len(updates))
     finalizing = final and not state.final

@@ -75,6 +75,13 @@ async def test_bad_input_is_a_problem_and_stores_nothing(http, service, body, st
     assert await service.pool.fetchval("SELECT count(*) FROM things") == 0
 
 
+@pytest.mark.parametrize("body", [b'{"name": "a\\u0000b"}', b'{"name\\u0000": "x", "name": "y"}', b"[" * 100_000])
+async def test_nul_characters_and_deep_nesting_are_refused_not_500(http, service, body):
+    response = await http.post("/things", data=body, headers={**auth("adm-token"), "Content-Type": "application/json"})
+    assert response.status in (400, 422) and response.content_type == "application/problem+json"
+    assert await service.pool.fetchval("SELECT count(*) FROM things") == 0
+
+
 async def test_unknown_route_and_method_are_problems(http):
     assert (await http.get("/nowhere", headers=auth("adm-token"))).status == 404
     response = await http.delete("/things", headers=auth("adm-token"))
