@@ -12,8 +12,8 @@ import signal
 import socket
 import sys
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import aiohttp
 import asyncpg
@@ -152,7 +152,7 @@ class System:
                     async with http.get(process.url + path, timeout=aiohttp.ClientTimeout(total=2)) as response:
                         if response.status == 200:
                             return
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     pass
                 if loop.time() > deadline:
                     raise RuntimeError(f"{name} was not ready within {timeout}s")
@@ -165,7 +165,7 @@ class System:
         process.proc.send_signal(sig)
         try:
             await asyncio.wait_for(process.proc.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.proc.kill()
             await process.proc.wait()
         if process.pump:

@@ -12,14 +12,16 @@ in a fraction of the time quorum queues take, and those tests create hundreds of
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
 import aio_pika
+import asyncpg
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
-from aiormq.exceptions import DeliveryError
+from aiormq.exceptions import AMQPError, DeliveryError
 from pamqp.commands import Basic
 from prometheus_client import Counter
 from pydantic import ValidationError
@@ -33,6 +35,7 @@ CONSUMED = Counter("bus_messages_consumed_total", "Messages consumed by outcome"
 
 ATTEMPT_HEADER = "x-academy-attempt"
 ORIGINAL_KEY_HEADER = "x-original-routing-key"
+OUTAGE_HEADER = "x-academy-outage-since"
 Handler = Callable[[CloudEvent], Awaitable[None]]
 
 
@@ -64,7 +67,7 @@ class Consumer:
 class Bus:
     def __init__(self, connection: AbstractRobustConnection, exchange_name: str, *,
                  publish_timeout: float, max_attempts: int, retry_delay_s: float, prefetch: int,
-                 queue_type: str = "quorum"):
+                 queue_type: str = "quorum", outage_window_s: float = 1800.0):
         self.connection = connection
         self.exchange_name = exchange_name
         self.publish_timeout = publish_timeout
@@ -72,6 +75,7 @@ class Bus:
         self.retry_delay_s = retry_delay_s
         self.prefetch = prefetch
         self.queue_type = queue_type
+        self.outage_window_s = outage_window_s
         self.consumers: list[Consumer] = []
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
@@ -79,10 +83,11 @@ class Bus:
     @classmethod
     async def connect(cls, url: str, exchange: str = "academy.events", *, publish_timeout: float = 10.0,
                       max_attempts: int = 5, retry_delay_s: float = 5.0, prefetch: int = 16,
-                      queue_type: str = "quorum") -> Bus:
+                      queue_type: str = "quorum", outage_window_s: float = 1800.0) -> Bus:
         connection = await aio_pika.connect_robust(url, client_properties={"connection_name": exchange})
         bus = cls(connection, exchange, publish_timeout=publish_timeout, max_attempts=max_attempts,
-                  retry_delay_s=retry_delay_s, prefetch=prefetch, queue_type=queue_type)
+                  retry_delay_s=retry_delay_s, prefetch=prefetch, queue_type=queue_type,
+                  outage_window_s=outage_window_s)
         bus._channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         bus._exchange = await bus._channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         return bus
@@ -179,16 +184,35 @@ class Bus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # transient until proven otherwise: bounded retries
-                if attempt >= self.max_attempts:
-                    await self._dead_letter(consumer, message, f"gave up after {attempt} attempts: {_describe(exc)}")
-                else:
-                    log.warning("handler failed, will retry", attempt=attempt, error=_describe(exc))
-                    await self._forward(message, f"{queue}.retry", {ATTEMPT_HEADER: attempt})
-                    await message.ack()
-                    CONSUMED.labels(queue, "retried").inc()
+                await self._retry_or_give_up(consumer, message, attempt, exc)
             else:
                 await message.ack()
                 CONSUMED.labels(queue, "ok").inc()
+
+    async def _retry_or_give_up(self, consumer: Consumer, message: AbstractIncomingMessage, attempt: int,
+                                exc: Exception) -> None:
+        """Handler errors get `max_attempts` tries. An outage of the database or the broker is
+        not the message's fault: it does not use up tries, but is retried only for
+        `outage_window_s` from its first failure, so even that retry is bounded."""
+        queue, headers = consumer.spec.queue, dict(message.headers or {})
+        if _is_outage(exc):
+            now = time.time()
+            since = float(headers.get(OUTAGE_HEADER) or now)
+            if now - since < self.outage_window_s:
+                log.warning("dependency unavailable, will retry", error=_describe(exc))
+                await self._forward(message, f"{queue}.retry", {ATTEMPT_HEADER: attempt - 1, OUTAGE_HEADER: since})
+                await message.ack()
+                CONSUMED.labels(queue, "retried").inc()
+                return
+            await self._dead_letter(consumer, message, f"outage lasted over {self.outage_window_s:.0f}s: "
+                                                       f"{_describe(exc)}")
+        elif attempt >= self.max_attempts:
+            await self._dead_letter(consumer, message, f"gave up after {attempt} attempts: {_describe(exc)}")
+        else:
+            log.warning("handler failed, will retry", attempt=attempt, error=_describe(exc))
+            await self._forward(message, f"{queue}.retry", {ATTEMPT_HEADER: attempt})
+            await message.ack()
+            CONSUMED.labels(queue, "retried").inc()
 
     async def _dead_letter(self, consumer: Consumer, message: AbstractIncomingMessage, reason: str) -> None:
         log.error("poison message to the dead-letter queue", reason=reason, message_id=message.message_id)
@@ -229,6 +253,13 @@ class Bus:
     async def close(self, drain_timeout: float = 25.0) -> None:
         await self.drain(drain_timeout)
         await self.connection.close()
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """Errors that say a dependency is down, not that the message is bad."""
+    return isinstance(exc, (OSError, PublishError, AMQPError, asyncpg.PostgresConnectionError,
+                            asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                            asyncpg.TooManyConnectionsError))
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -82,6 +82,7 @@ class Service:
             s.amqp_url, s.bus_exchange, publish_timeout=s.publish_timeout_s,
             max_attempts=s.consumer_max_attempts, retry_delay_s=s.consumer_retry_delay_s,
             prefetch=s.consumer_prefetch, queue_type=s.bus_queue_type,
+            outage_window_s=s.consumer_outage_window_s,
         )
 
     async def start(self, app_setup: Setup | None = None) -> None:

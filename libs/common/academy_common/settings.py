@@ -54,6 +54,7 @@ class ServiceSettings(BaseSettings):
     consumer_prefetch: int = Field(default=16, ge=1, le=1000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_delay_s: float = Field(default=5.0, gt=0)
+    consumer_outage_window_s: float = Field(default=1800.0, gt=0)
     publish_timeout_s: float = Field(default=10.0, gt=0)
     outbox_poll_s: float = Field(default=1.0, gt=0)
     drain_timeout_s: float = Field(default=25.0, gt=0)

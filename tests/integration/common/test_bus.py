@@ -169,3 +169,31 @@ async def test_a_message_that_keeps_killing_its_consumer_is_dead_lettered_by_the
             break
     await eventually(lambda: _depth(bus, f"{queue_name}.dlq", 1))
     assert await queue_depth(bus.connection, queue_name) == 0
+
+
+async def test_an_outage_longer_than_the_tries_does_not_dead_letter_healthy_messages(bus, unique):
+    calls = []
+
+    async def database_down_for_a_while(event):
+        calls.append(event.id)
+        if len(calls) <= bus.max_attempts + 2:
+            raise ConnectionRefusedError("database is restarting")
+
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.outage"], database_down_for_a_while))
+    await bus.publish(new_event(f"{unique}.outage", {}, source="/test"))
+    await eventually(lambda: len(calls) == bus.max_attempts + 3, timeout=20)
+    await asyncio.sleep(0.3)
+    assert await queue_depth(bus.connection, f"{unique}.q.dlq") == 0
+
+
+async def test_an_outage_retry_is_still_bounded_in_time(bus, unique):
+    bus.outage_window_s = 0.5
+
+    async def never_back(event):
+        raise ConnectionResetError("gone for good")
+
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.gone"], never_back))
+    await bus.publish(new_event(f"{unique}.gone", {}, source="/test"))
+    await eventually(lambda: _depth(bus, f"{unique}.q.dlq", 1), timeout=20)
+    dead = await get_one(bus.connection, f"{unique}.q.dlq")
+    assert dead.headers["x-error"].startswith("outage lasted over")

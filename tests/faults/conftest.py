@@ -1,0 +1,95 @@
+"""Fault runs: the whole system as processes, each run in a database and vhost of its own
+(a run leaves durable queues and rows behind; the next must not see them): a fresh database,
+and in the test session's vhost an exchange and queue names of the run's own."""
+from __future__ import annotations
+
+import contextlib
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+
+import aio_pika
+import asyncpg
+import pytest_asyncio
+
+from scripts.system import SERVICES, System, free_port
+from tests.e2e.conftest import FAST, TOKENS, LogBook
+from tests.support.story import WORK_QUEUES, Tap
+from tests.support.waiting import eventually, queue_depth
+
+# Every event the re-publishing checks need (attendance.#, meet.#, class.#).
+TAP_KEYS = ("attendance.#", "meet.#", "class.#")
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + urllib.parse.quote(path, safe="")))
+
+
+@dataclass
+class Isolation:
+    """A fresh database, and an exchange and queue names of its own in the run's vhost."""
+    database_url: str
+    amqp_url: str
+    name: str
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.name}.events"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"BUS_EXCHANGE": self.exchange, "QUEUE_PREFIX": f"{self.name}."}
+
+    def queue(self, name: str) -> str:
+        return f"{self.name}.{name}"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def isolation(database_url, amqp_url):
+    name = "faults_" + uuid.uuid4().hex[:8]
+    yield Isolation(_with_path(database_url, name), amqp_url, name)
+    admin = await asyncpg.connect(_with_path(database_url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def running_system(iso: Isolation, **options):
+    """A started System (options go to System) with a LogBook; stops it cleanly afterwards."""
+    logbook = LogBook()
+    system = System(database_url=iso.database_url, amqp_url=iso.amqp_url, api_tokens=TOKENS, env={**FAST, **iso.env},
+                    ports={name: free_port() for name in SERVICES}, sink=logbook, **options)
+    system.logbook = logbook
+    try:
+        await system.start()
+    except Exception:
+        print(logbook.tail(200))
+        await system.stop()
+        raise
+    try:
+        yield system
+    finally:
+        codes = await system.stop()
+    assert all(code == 0 for code in codes.values()), f"unclean stop {codes}\n{logbook.tail()}"
+
+
+async def tap_for(iso: Isolation) -> Tap:
+    tap = Tap(TAP_KEYS, queue=iso.queue("outside-subscriber"), exchange=iso.exchange)
+    await tap.start(iso.amqp_url)
+    return tap
+
+
+async def drained(iso: Isolation, timeout: float = 30) -> dict[str, int]:
+    """Wait until every work queue (and its retry queue) is empty; return the depth of each DLQ."""
+    connection = await aio_pika.connect_robust(iso.amqp_url)
+    try:
+        async def empty() -> bool:
+            return all([await queue_depth(connection, name) == 0
+                        for q in WORK_QUEUES for name in (iso.queue(q), iso.queue(f"{q}.retry"))])
+        await eventually(empty, timeout=timeout, interval=0.2)
+        return {q: await queue_depth(connection, iso.queue(f"{q}.dlq")) for q in WORK_QUEUES}
+    finally:
+        await connection.close()
