@@ -1,6 +1,8 @@
 """The whole system as separate processes (scripts/system.py) against the Meet emulator."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest_asyncio
 
 from scripts.system import SERVICES, System, free_port
@@ -28,11 +30,12 @@ class LogBook:
         return "\n".join(self.lines[-n:])
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def system(database_url, amqp_url):
+@contextlib.asynccontextmanager
+async def running_system(database_url: str, amqp_url: str, env: dict[str, str] | None = None, **options):
+    """A started System on free ports with a LogBook (shown if start fails); stops it cleanly after."""
     logbook = LogBook()
-    system = System(database_url=database_url, amqp_url=amqp_url, api_tokens=TOKENS, env=FAST,
-                    ports={name: free_port() for name in SERVICES}, sink=logbook)
+    system = System(database_url=database_url, amqp_url=amqp_url, api_tokens=TOKENS, env={**FAST, **(env or {})},
+                    ports={name: free_port() for name in SERVICES}, sink=logbook, **options)
     system.logbook = logbook
     try:
         await system.start()
@@ -40,6 +43,14 @@ async def system(database_url, amqp_url):
         print(logbook.tail(200))
         await system.stop()
         raise
-    yield system
-    codes = await system.stop()
+    try:
+        yield system
+    finally:
+        codes = await system.stop()
     assert all(code == 0 for code in codes.values()), f"unclean stop {codes}\n{logbook.tail()}"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def system(database_url, amqp_url):
+    async with running_system(database_url, amqp_url) as started:
+        yield started

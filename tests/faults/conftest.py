@@ -3,7 +3,6 @@
 and in the test session's vhost an exchange and queue names of the run's own."""
 from __future__ import annotations
 
-import contextlib
 import urllib.parse
 import uuid
 from dataclasses import dataclass
@@ -12,8 +11,7 @@ import aio_pika
 import asyncpg
 import pytest_asyncio
 
-from scripts.system import SERVICES, System, free_port
-from tests.e2e.conftest import FAST, TOKENS, LogBook
+from tests.e2e.conftest import running_system as e2e_running_system
 from tests.support.story import WORK_QUEUES, Tap
 from tests.support.waiting import eventually, queue_depth
 
@@ -56,24 +54,9 @@ async def isolation(database_url, amqp_url):
         await admin.close()
 
 
-@contextlib.asynccontextmanager
-async def running_system(iso: Isolation, **options):
-    """A started System (options go to System) with a LogBook; stops it cleanly afterwards."""
-    logbook = LogBook()
-    system = System(database_url=iso.database_url, amqp_url=iso.amqp_url, api_tokens=TOKENS, env={**FAST, **iso.env},
-                    ports={name: free_port() for name in SERVICES}, sink=logbook, **options)
-    system.logbook = logbook
-    try:
-        await system.start()
-    except Exception:
-        print(logbook.tail(200))
-        await system.stop()
-        raise
-    try:
-        yield system
-    finally:
-        codes = await system.stop()
-    assert all(code == 0 for code in codes.values()), f"unclean stop {codes}\n{logbook.tail()}"
+def running_system(iso: Isolation, **options):
+    """A started System in this run's database, exchange and queue names (see tests/e2e)."""
+    return e2e_running_system(iso.database_url, iso.amqp_url, iso.env, **options)
 
 
 async def tap_for(iso: Isolation) -> Tap:
