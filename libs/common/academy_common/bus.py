@@ -196,9 +196,11 @@ class Bus:
         `outage_window_s` from its first failure, so even that retry is bounded."""
         queue, headers = consumer.spec.queue, dict(message.headers or {})
         if _is_outage(exc):
-            now = time.time()
-            since = float(headers.get(OUTAGE_HEADER) or now)
-            if now - since < self.outage_window_s:
+            # Whole milliseconds: AMQP tables carry Python floats as 32-bit, which rounds an
+            # epoch timestamp by up to a minute.
+            now_ms = int(time.time() * 1000)
+            since = int(headers.get(OUTAGE_HEADER) or now_ms)
+            if now_ms - since < self.outage_window_s * 1000:
                 log.warning("dependency unavailable, will retry", error=_describe(exc))
                 await self._forward(message, f"{queue}.retry", {ATTEMPT_HEADER: attempt - 1, OUTAGE_HEADER: since})
                 await message.ack()

@@ -40,30 +40,35 @@ class OutboxRelay:
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
-        listener = await self.pool.acquire()
         channel = f"{self.schema}_outbox"
+
         def wake(*_: object) -> None:
             self._wake.set()
 
-        await listener.add_listener(channel, wake)
-        try:
-            while True:
+        # `async with` releases the listener even when a stop cancels us mid-LISTEN; a
+        # connection left acquired would make the pool's close wait forever.
+        async with self.pool.acquire() as listener:
+            await listener.add_listener(channel, wake)
+            try:
+                await self._relay_forever()
+            finally:
+                if not listener.is_closed():
+                    await listener.remove_listener(channel, wake)
+
+    async def _relay_forever(self) -> None:
+        while True:
+            try:
+                relayed = await self.relay_once()
+            except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
+                log.warning("outbox relay failed, will retry", error=f"{type(exc).__name__}: {exc}")
+                relayed = 0
+                await asyncio.sleep(self.poll_s)
+            if relayed < self.batch:
                 try:
-                    relayed = await self.relay_once()
-                except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
-                    log.warning("outbox relay failed, will retry", error=f"{type(exc).__name__}: {exc}")
-                    relayed = 0
-                    await asyncio.sleep(self.poll_s)
-                if relayed < self.batch:
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self.poll_s)
-                    except asyncio.TimeoutError:
-                        pass
-                    self._wake.clear()
-        finally:
-            if not listener.is_closed():
-                await listener.remove_listener(channel, wake)
-            await self.pool.release(listener)
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
 
     async def relay_once(self) -> int:
         """Publish one batch with confirms; delete what the broker confirmed, in one transaction.

@@ -145,8 +145,16 @@ class Service:
         if self.bus is not None:
             await self.bus.connection.close()
         if self.pool is not None:
-            await self.pool.close()
+            await self._close_pool()
         log.info("service stopped")
+
+    async def _close_pool(self) -> None:
+        """Close gracefully, but never wait forever on a connection somebody failed to release."""
+        try:
+            await asyncio.wait_for(self.pool.close(), self.settings.drain_timeout_s)
+        except asyncio.TimeoutError:
+            log.warning("database connections still in use at shutdown, closing them")
+            self.pool.terminate()
 
 
 async def serve(service: Service, app_setup: Setup | None = None) -> None:

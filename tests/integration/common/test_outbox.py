@@ -101,3 +101,15 @@ async def test_an_unroutable_event_does_not_hold_back_the_others(bus, pool, uniq
     assert await relay.relay_once() == 1
     await eventually(lambda: _is(pool, 1))
     assert await pool.fetchval("SELECT routing_key FROM outbox") == f"{unique}.nobody"
+
+
+async def test_a_relay_stopped_while_starting_gives_its_connection_back(bus, pool, unique):
+    """Stopping a service right after it started must not leave the LISTEN connection
+    acquired: the pool's close would then wait for it forever."""
+    for steps in range(12):
+        task = asyncio.create_task(OutboxRelay(pool, bus, schema=unique).run())
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    await eventually(lambda: pool.get_idle_size() == pool.get_size(), timeout=5)
