@@ -9,7 +9,7 @@ from tests.badinput.openapi_requests import Request
 
 
 async def send(http: aiohttp.ClientSession, request: Request, headers: dict[str, str]) -> tuple[int, str, bytes]:
-    headers = dict(headers)
+    headers = {**request.headers, **headers}
     if request.content_type:
         headers["Content-Type"] = request.content_type
     async with http.request(request.method, request.path, params=request.query, data=request.body,

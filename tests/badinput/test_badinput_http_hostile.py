@@ -77,6 +77,13 @@ SCHEDULER = [
     *[req("GET", f"/api/teachers/{bad}") for bad in ("abc", "-1", "0", str(BIG), "9" * 40, "1e3", "%00", "1%20OR%201=1")],
     *[req("POST", f"/monitoring/sync-participants/{bad}") for bad in ("abc", str(BIG), "-5")],
     req("POST", "/api/teachers", raw=json.dumps(person(name="x" * (1024 * 1024 + 10))).encode()),
+    # found by test_badinput_openapi.py's generators: each was a 500 (or a bare text/plain 400)
+    req("POST", "/api/teachers", raw=b'{"name": "Ada", "email": "ada\\udfff@school.org"}'),  # lone surrogate
+    req("POST", "/api/teachers", raw=b"1" * 5000),  # more digits than int() converts
+    req("POST", "/api/schedule/classes", new_class(start="0001-01-01T00:00:00+14:00")),  # no UTC datetime
+    req("POST", "/api/schedule/classes", new_class(start="9999-12-31T23:59:59-01:00")),
+    req("GET", "/api/teachers", active="x" * 10_000),  # a request line past aiohttp's default 8190 bytes
+    req("GET", "/api/teachers/" + "9" * 10_000),
 ]
 ATTENDANCE = [
     req("GET", "/monitoring/attendance-logs", **{"from": "2026-11-25T10:00:00"}),
@@ -97,6 +104,8 @@ ATTENDANCE = [
     req("POST", "/monitoring/attendance-logs/1/corrections", {"reason": "x", "status": "'; DROP TABLE x; --"}),
     req("POST", "/monitoring/unmatched/mappings", {"identity": "x\x00", "person": {"role": "student", "id": BIG}}),
     req("POST", "/monitoring/unmatched/mappings", raw=b"x" * (2 * 1024 * 1024)),
+    req("GET", "/monitoring/attendance-logs", **{"from": "0001-01-01T00:00:00+01:00"}),  # was a 500
+    req("GET", "/monitoring/attendance-logs", to="9999-12-31T23:59:59-01:00"),
 ]
 RATE = {"hourly_rate_cents": 3000, "currency": "EUR", "effective_from": "2026-11-01"}
 BILLING_CASES = [
@@ -119,6 +128,11 @@ BILLING_CASES = [
     *[req("PUT", f"/billing/rates/families/{bad}", RATE) for bad in ("abc", str(BIG), "-1", "0", "1%27%3B--")],
     *[req("GET", f"/billing/periods/{bad}") for bad in ("2026-13", "9999-99", "abc", "2026-1", "%00", "99999-01")],
     *[req("POST", f"/billing/periods/{bad}/close") for bad in ("2026-13", "'; DROP TABLE periods; --", "0000-00")],
+    # stored, then a 500 on every read of the history: PostgreSQL hands 0001-01-01T00:00Z back naive
+    req("PUT", "/billing/rates/families/1", {**RATE, "effective_from": "0001-01-01"}),
+    req("PUT", "/billing/rates/teachers/1", {**RATE, "effective_from": "9999-12-31"}),
+    req("PUT", "/billing/rates/teachers/1", {**RATE, "effective_from": "1969-12-31T23:59:59Z"}),
+    req("POST", "/billing/periods/\u0662\u0660\u0662\u0666-\u0661\u0660/close"),  # "2026-10" in Arabic-Indic digits
 ]
 
 
@@ -156,6 +170,27 @@ async def test_injection_shaped_and_unicode_names_are_stored_verbatim(start, cli
                 assert (await answer.json())["name"] == name
         async with http.get("/api/teachers", headers=ADMIN) as answer:
             assert sorted(t["name"] for t in await answer.json()) == sorted(NASTY_NAMES)
+
+
+async def test_a_json_body_is_read_as_utf8_whatever_charset_the_request_names(start, client):
+    """JSON has no charset parameter (RFC 8259); an unknown one was a 500 (LookupError)."""
+    async with start("scheduler") as service, client(service) as http:
+        for charset in ("bogus", "latin-1"):
+            body = json.dumps(person(name="Zoë"), ensure_ascii=False).encode()
+            headers = {**ADMIN, "Content-Type": f"application/json; charset={charset}"}
+            async with http.post("/api/teachers", data=body, headers=headers) as answer:
+                assert answer.status == 201, await answer.text()
+                assert (await answer.json())["name"] == "Zoë"
+
+
+async def test_ids_in_paths_are_ascii_digits_only(start, client):
+    async with start("scheduler") as service, client(service) as http:
+        async with http.post("/api/teachers", json=person(), headers=ADMIN) as answer:
+            assert (await answer.json())["id"] == 1
+        for almost_one in ("+1", "%201", "0_1", "\u0661", "01%0A"):
+            await check_rejected(service, http, req("GET", f"/api/teachers/{almost_one}"), ADMIN)
+        async with http.get("/api/teachers/1", headers=ADMIN) as answer:
+            assert answer.status == 200
 
 
 async def test_an_email_with_a_nul_byte_is_a_422(start, client):

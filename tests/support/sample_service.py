@@ -6,7 +6,6 @@ the outbox; it consumes `<prefix>.slow` with a handler that sleeps SLOW_S before
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 from aiohttp import web

@@ -37,6 +37,8 @@ ATTEMPT_HEADER = "x-academy-attempt"
 ORIGINAL_KEY_HEADER = "x-original-routing-key"
 OUTAGE_HEADER = "x-academy-outage-since"
 Handler = Callable[[CloudEvent], Awaitable[None]]
+BatchHandler = Callable[[list[CloudEvent]], Awaitable[None]]
+BATCHES_IN_FLIGHT = 1  # per consumer: batches in delivery order; the next one fills meanwhile
 
 
 class PublishError(RuntimeError):
@@ -47,12 +49,19 @@ class PermanentError(Exception):
     """Retrying cannot help (malformed or contradictory input): the message goes to the DLQ."""
 
 
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
 @dataclass
 class ConsumerSpec:
     queue: str
     routing_keys: list[str]
     handler: Handler
     prefetch: int | None = None
+    # Optional: the events delivered together, handled at once (one transaction instead of
+    # one each). If it fails, each message goes through `handler` with the usual retries.
+    batch_handler: BatchHandler | None = None
+    max_batch: int = 32
 
 
 @dataclass
@@ -62,12 +71,14 @@ class Consumer:
     queue: aio_pika.abc.AbstractQueue
     tag: str = ""
     in_flight: set[asyncio.Task] = field(default_factory=set)
+    waiting: list[AbstractIncomingMessage] = field(default_factory=list)  # for a batch
 
 
 class Bus:
     def __init__(self, connection: AbstractRobustConnection, exchange_name: str, *,
                  publish_timeout: float, max_attempts: int, retry_delay_s: float, prefetch: int,
-                 queue_type: str = "quorum", outage_window_s: float = 1800.0):
+                 queue_type: str = "quorum", outage_window_s: float = 1800.0,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES):
         self.connection = connection
         self.exchange_name = exchange_name
         self.publish_timeout = publish_timeout
@@ -76,6 +87,7 @@ class Bus:
         self.prefetch = prefetch
         self.queue_type = queue_type
         self.outage_window_s = outage_window_s
+        self.max_message_bytes = max_message_bytes
         self.consumers: list[Consumer] = []
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
@@ -83,11 +95,12 @@ class Bus:
     @classmethod
     async def connect(cls, url: str, exchange: str = "academy.events", *, publish_timeout: float = 10.0,
                       max_attempts: int = 5, retry_delay_s: float = 5.0, prefetch: int = 16,
-                      queue_type: str = "quorum", outage_window_s: float = 1800.0) -> Bus:
+                      queue_type: str = "quorum", outage_window_s: float = 1800.0,
+                      max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Bus:
         connection = await aio_pika.connect_robust(url, client_properties={"connection_name": exchange})
         bus = cls(connection, exchange, publish_timeout=publish_timeout, max_attempts=max_attempts,
                   retry_delay_s=retry_delay_s, prefetch=prefetch, queue_type=queue_type,
-                  outage_window_s=outage_window_s)
+                  outage_window_s=outage_window_s, max_message_bytes=max_message_bytes)
         bus._channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         bus._exchange = await bus._channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         return bus
@@ -104,7 +117,17 @@ class Bus:
     async def publish_raw(self, body: bytes, *, routing_key: str, message_id: str,
                           exchange: aio_pika.abc.AbstractExchange | None = None,
                           headers: dict | None = None) -> None:
-        """Publish and wait for the broker's confirm; a message no queue takes is an error."""
+        """Publish and wait for the broker's confirm; a message no queue takes is an error.
+
+        A body over `max_message_bytes` is refused here (PermanentError), so the producer
+        finds out instead of every consumer dead-lettering it.
+        """
+        if len(body) > self.max_message_bytes:
+            raise PermanentError(f"{routing_key} {message_id}: {self._too_large(body)}")
+        await self._send(body, routing_key=routing_key, message_id=message_id, exchange=exchange, headers=headers)
+
+    async def _send(self, body: bytes, *, routing_key: str, message_id: str,
+                    exchange: aio_pika.abc.AbstractExchange | None, headers: dict | None) -> None:
         message = aio_pika.Message(
             body, content_type=CONTENT_TYPE, message_id=message_id, type=routing_key,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT, headers=headers or {},
@@ -156,6 +179,9 @@ class Bus:
         consumer = Consumer(spec, channel, queue)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
+            if spec.batch_handler is not None:
+                self._wait_for_batch(consumer, message)
+                return
             task = asyncio.current_task()
             consumer.in_flight.add(task)
             try:
@@ -168,9 +194,66 @@ class Bus:
         log.info("consuming", queue=spec.queue, routing_keys=spec.routing_keys)
         return consumer
 
+    def _wait_for_batch(self, consumer: Consumer, message: AbstractIncomingMessage) -> None:
+        """Queue the message for the next batch. A worker started now runs after the deliveries
+        already read from the socket, so under load a batch takes all of them."""
+        consumer.waiting.append(message)
+        if len(consumer.in_flight) < BATCHES_IN_FLIGHT:
+            task = asyncio.create_task(self._work_through_batches(consumer))
+            consumer.in_flight.add(task)
+            task.add_done_callback(consumer.in_flight.discard)
+
+    async def _work_through_batches(self, consumer: Consumer) -> None:
+        size = consumer.spec.max_batch
+        while consumer.waiting:
+            batch, consumer.waiting = consumer.waiting[:size], consumer.waiting[size:]
+            await self._handle_batch(consumer, batch)
+
+    async def _handle_batch(self, consumer: Consumer, messages: list[AbstractIncomingMessage]) -> None:
+        """Fresh, well-formed events go to the batch handler together; everything else, and
+        every message of a batch that failed, takes the one-by-one path with its retries and
+        dead-lettering, so a poison message costs its batch only time."""
+        together: list[tuple[AbstractIncomingMessage, CloudEvent]] = []
+        alone: list[AbstractIncomingMessage] = []
+        for message in messages:
+            event = self._fresh_event(message)
+            if event is None:
+                alone.append(message)
+            else:
+                together.append((message, event))
+        if together:
+            queue = consumer.spec.queue
+            try:
+                with structlog.contextvars.bound_contextvars(queue=queue, batch=len(together)):
+                    await consumer.spec.batch_handler([event for _, event in together])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("batch failed, handling its messages one by one", queue=queue, size=len(together),
+                            error=_describe(exc))
+                alone = messages
+            else:
+                for message, _ in together:
+                    await message.ack()
+                CONSUMED.labels(queue, "ok").inc(len(together))
+        for message in alone:
+            await self._handle(consumer, message)
+
+    def _fresh_event(self, message: AbstractIncomingMessage) -> CloudEvent | None:
+        """The event, unless the message is one to handle alone: a retry, too large, malformed."""
+        if ATTEMPT_HEADER in (message.headers or {}) or len(message.body) > self.max_message_bytes:
+            return None
+        try:
+            return CloudEvent.from_json(message.body)
+        except ValidationError:
+            return None
+
     async def _handle(self, consumer: Consumer, message: AbstractIncomingMessage) -> None:
         queue = consumer.spec.queue
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        if len(message.body) > self.max_message_bytes:  # not even parsed: it could take all the memory
+            await self._dead_letter(consumer, message, self._too_large(message.body))
+            return
         try:
             event = CloudEvent.from_json(message.body)
         except ValidationError as exc:
@@ -179,7 +262,9 @@ class Bus:
         with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type, queue=queue):
             try:
                 await consumer.spec.handler(event)
-            except (PermanentError, ValidationError) as exc:
+            except (PermanentError, ValidationError, asyncpg.DataError) as exc:
+                # DataError: PostgreSQL refused a value of the event (a NUL in a text, a number
+                # out of range); it would refuse it again on every retry.
                 await self._dead_letter(consumer, message, _describe(exc))
             except asyncio.CancelledError:
                 raise
@@ -225,12 +310,18 @@ class Bus:
         await message.ack()
         CONSUMED.labels(consumer.spec.queue, "dead_lettered").inc()
 
+    def _too_large(self, body: bytes) -> str:
+        return f"message too large: {len(body)} bytes > {self.max_message_bytes}"
+
     async def _forward(self, message: AbstractIncomingMessage, queue_name: str, headers: dict) -> None:
-        """Send a copy straight to one queue via the default exchange, confirmed, before acking."""
+        """Send a copy straight to one queue via the default exchange, confirmed, before acking.
+
+        No size check: the message is on the broker already, and an oversized one must reach its DLQ.
+        """
         assert self._channel is not None
         kept = dict(message.headers or {})
         kept.setdefault(ORIGINAL_KEY_HEADER, message.routing_key or "")
-        await self.publish_raw(
+        await self._send(
             message.body, routing_key=queue_name, message_id=message.message_id or "",
             exchange=self._channel.default_exchange, headers={**kept, **headers},
         )

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json"
 _NAMESPACE = uuid.UUID("8f7b2c1e-3d4a-5b6c-9d8e-7f6a5b4c3d2e")
@@ -62,3 +62,15 @@ def rfc3339(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is a valid RFC 3339 text but no UTC datetime
+        raise ValueError("out of range") from None
+
+
+# A date-time in a request or an event: it has an offset and is converted to UTC (a
+# validation error, not a crash, when it cannot be).
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]

@@ -12,10 +12,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
+from academy_common.events import Instant  # noqa: F401  (request models use it)
+
 log = structlog.get_logger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml"}
+MAX_BODY_BYTES = 1024 * 1024
 ROLE_KEY = web.AppKey("role_tokens", dict)
 READY_KEY = web.AppKey("ready_check", object)
 ROLE = web.RequestKey("role", str)
@@ -71,13 +74,19 @@ def _validation_problem(exc: ValidationError) -> Problem:
     return Problem(422, "Unprocessable Content", f"{first['field']}: {first['message']}", errors=errors)
 
 
+
+
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """The request body as `model`: 400 when it is not JSON, 422 when it does not validate."""
+    """The request body as `model`: 400 when it is not JSON, 422 when it does not validate.
+
+    The bytes are read as JSON's own encodings (UTF-8, or 16/32), whatever charset the Content-Type
+    names; ValueError covers bad syntax, bad bytes and numbers too long to convert.
+    """
     try:
-        raw = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raw = json.loads(await request.read())
+    except (ValueError, RecursionError):
         raise Problem(400, "Bad Request", "the request body is not valid JSON") from None
-    _refuse_nul(raw)
+    _refuse_unstorable(raw)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -87,36 +96,40 @@ async def read_json(request: web.Request, model: type[M]) -> M:
 def read_query(request: web.Request, model: type[M]) -> M:
     """The query string as `model` (422 on bad values, unknown parameters ignored)."""
     query = dict(request.query)
-    _refuse_nul(query)
+    _refuse_unstorable(query)
     try:
         return model.model_validate(query)
     except ValidationError as exc:
         raise _validation_problem(exc) from None
 
 
-def _refuse_nul(value: Any, where: str = "") -> None:
-    """PostgreSQL text cannot hold NUL: refuse it at the edge (422), not as a database error."""
+def _refuse_unstorable(value: Any, where: str = "") -> None:
+    """PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate (JSON's "\\ud800"): refuse them at
+    the edge (422), not as a database error."""
     if isinstance(value, str):
         if "\x00" in value:
             raise Problem(422, "Unprocessable Content", f"{where or 'value'}: NUL characters are not allowed")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Problem(422, "Unprocessable Content",
+                              f"{where or 'value'}: lone surrogate characters are not allowed") from None
     elif isinstance(value, dict):
         for key, item in value.items():
-            _refuse_nul(key, where)
-            _refuse_nul(item, f"{where}.{key}" if where else str(key))
+            _refuse_unstorable(key, where)
+            _refuse_unstorable(item, f"{where}.{key}" if where else str(key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_nul(item, f"{where}[{index}]")
+            _refuse_unstorable(item, f"{where}[{index}]")
 
 
 def path_int(request: web.Request, name: str) -> int:
+    """A positive 64-bit id in ASCII digits (int() alone would also take "+1", " 1", "1_0" and "١")."""
     raw = request.match_info[name]
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Problem(404, "Not Found", f"{name} {raw!r} is not an id") from None
-    if not 0 < value < 2**63:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) < 2**63):
         raise Problem(404, "Not Found", f"{name} {raw!r} is not an id")
-    return value
+    return int(raw)
 
 
 @web.middleware
@@ -173,7 +186,10 @@ def create_app(
     routes: web.RouteTableDef | None = None,
     openapi: Path | None = None,
 ) -> web.Application:
-    app = web.Application(middlewares=[_problems, _auth], client_max_size=1024 * 1024)
+    # A request line as long as a body may be still reaches the app, which answers with a problem;
+    # past aiohttp's default (8190 bytes) its parser would answer a bare text/plain 400 itself.
+    app = web.Application(middlewares=[_problems, _auth], client_max_size=MAX_BODY_BYTES,
+                          handler_args={"max_line_size": MAX_BODY_BYTES})
     app[ROLE_KEY] = tokens
     app[READY_KEY] = ready
 

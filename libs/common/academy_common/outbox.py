@@ -23,14 +23,18 @@ LAG = Gauge("outbox_relay_lag_seconds", "Age of the oldest event in the last rel
 
 
 async def enqueue(conn: asyncpg.Connection, *events: CloudEvent) -> None:
-    """Write events in the caller's transaction; the relay is woken when it commits."""
+    """Write events in the caller's transaction, in order; the relay is woken when it commits."""
     if not events:
         return
-    await conn.executemany(
-        "INSERT INTO outbox (event_id, routing_key, body) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING",
-        [(e.id, e.type, e.to_json()) for e in events],
+    await conn.execute(
+        """WITH added AS (
+               INSERT INTO outbox (event_id, routing_key, body)
+               SELECT id, key, body FROM unnest($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY AS e(id, key, body, n)
+               ORDER BY n
+               ON CONFLICT (event_id) DO NOTHING)
+           SELECT pg_notify(current_schema() || '_outbox', '')""",
+        [e.id for e in events], [e.type for e in events], [e.to_json() for e in events],
     )
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
 
 
 class OutboxRelay:

@@ -19,7 +19,7 @@ import structlog
 from aiohttp import web
 
 from academy_common.bus import Bus, ConsumerSpec
-from academy_common.consumer import TransactionalHandler, idempotent
+from academy_common.consumer import TransactionalBatchHandler, TransactionalHandler, idempotent, idempotent_batch
 from academy_common.events import CloudEvent
 from academy_common.db import create_pool, migrate
 from academy_common.http import create_app
@@ -64,6 +64,21 @@ class Service:
 
         self.consume(ConsumerSpec(queue, routing_keys, handle, prefetch))
 
+    def subscribe_batches(self, queue: str, routing_keys: list[str], handler: TransactionalBatchHandler,
+                          max_batch: int = 32) -> None:
+        """Consume with `handler(conn, events)`: the events delivered together in one transaction
+        (see `idempotent_batch`); a failed batch is retried one event at a time."""
+
+        async def handle(event: CloudEvent) -> None:
+            await idempotent(self.pool, queue, lambda conn, e: handler(conn, [e]))(event)
+
+        async def handle_batch(events: list[CloudEvent]) -> None:
+            await idempotent_batch(self.pool, queue, handler)(events)
+
+        # Twice the batch in flight: the next batch fills while one is in the database.
+        self.consume(ConsumerSpec(queue, routing_keys, handle, prefetch=2 * max_batch,
+                                  batch_handler=handle_batch, max_batch=max_batch))
+
     def background(self, job: Callable[[], Awaitable[None]]) -> None:
         self._background.append(job)
 
@@ -82,7 +97,7 @@ class Service:
             s.amqp_url, s.bus_exchange, publish_timeout=s.publish_timeout_s,
             max_attempts=s.consumer_max_attempts, retry_delay_s=s.consumer_retry_delay_s,
             prefetch=s.consumer_prefetch, queue_type=s.bus_queue_type,
-            outage_window_s=s.consumer_outage_window_s,
+            outage_window_s=s.consumer_outage_window_s, max_message_bytes=s.bus_max_message_bytes,
         )
 
     async def start(self, app_setup: Setup | None = None) -> None:

@@ -56,6 +56,9 @@ class ServiceSettings(BaseSettings):
     consumer_retry_delay_s: float = Field(default=5.0, gt=0)
     consumer_outage_window_s: float = Field(default=1800.0, gt=0)
     publish_timeout_s: float = Field(default=10.0, gt=0)
+    # Larger bodies are refused by publishers and dead-lettered unparsed by consumers. A 300-person
+    # snapshot is ~0.3 MiB; keep it under RabbitMQ's max_message_size (128 MiB by default).
+    bus_max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     outbox_poll_s: float = Field(default=1.0, gt=0)
     drain_timeout_s: float = Field(default=25.0, gt=0)
 

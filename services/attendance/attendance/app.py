@@ -18,5 +18,5 @@ def build(settings: Settings | None = None) -> Service:
     settings = settings or load_settings(Settings)
     service = Service(settings, name="attendance", schema="attendance", migrations=MIGRATIONS, routes=routes,
                       openapi=OPENAPI)
-    service.subscribe(QUEUE, ROUTING_KEYS, make_handler(settings.policy()))
+    service.subscribe_batches(QUEUE, ROUTING_KEYS, make_handler(settings.policy()))
     return service

@@ -1,17 +1,17 @@
 """Bus messages: the typed payloads attendance consumes (docs/events.md) and the events it publishes."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from academy_common.events import CloudEvent, deterministic_id, new_event, rfc3339
+from academy_common.events import CloudEvent, Instant, deterministic_id, new_event, rfc3339
 
 from attendance.intervals import Interval
 from attendance.model import (
-    ClassContext, ConferenceRecord, MeetParticipant, MeetSession, Roster, student, teacher,
+    ClassContext, ClassTouch, ConferenceRecord, FetchState, MeetParticipant, MeetSession, Roster, student, teacher,
 )
 
 SOURCE = "/academy/attendance"
@@ -21,7 +21,7 @@ PARTICIPANTS_FETCHED = "meet.participants.fetched"
 LOG_UPDATED = "attendance.log.updated"
 CLASS_FINALIZED = "attendance.class.finalized"
 
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(timezone.utc))]
+UtcDatetime = Instant
 Id = Annotated[int, Field(gt=0, lt=2**63)]
 Text = Annotated[str, Field(max_length=1000)]
 
@@ -67,6 +67,13 @@ class ClassSnapshot(ScheduledWindow):
     teacher: TeacherRef
     students: list[StudentRef] = Field(default_factory=list, max_length=1000)
 
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+    def touch(self) -> ClassTouch:
+        return ClassTouch(self.class_id, self.window, self.space_name)
+
     def roster(self) -> Roster:
         t = self.teacher
         members = {teacher(t.teacher_id, t.name, t.email).person_key: teacher(t.teacher_id, t.name, t.email)}
@@ -83,6 +90,9 @@ class ClassLifecycle(ScheduledWindow):
     session_id: UUID
     started_at: UtcDatetime | None = None
     ended_at: UtcDatetime | None = None
+
+    def touch(self) -> ClassTouch:
+        return ClassTouch(self.class_id, self.window, session_id=str(self.session_id))
 
 
 class SessionIn(Message):
@@ -136,6 +146,11 @@ class ParticipantsFetched(ScheduledWindow):
     space_name: Text | None = None
     conference_records: list[RecordIn] = Field(default_factory=list, max_length=1000)
     all_ended: bool
+
+    def touch(self) -> ClassTouch:
+        return ClassTouch(self.class_id, self.window, self.space_name,
+                          str(self.session_id) if self.session_id else None,
+                          FetchState(self.fetched_at, self.fetched_at if self.all_ended else None))
 
     def records(self) -> list[ConferenceRecord]:
         return [

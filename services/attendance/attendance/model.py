@@ -92,6 +92,37 @@ class FetchState:
 
 
 @dataclass(frozen=True)
+class ClassTouch:
+    """What one message says about its class before anything else of it is stored: enough
+    for a placeholder row, and the fetch it reports (participant snapshots only)."""
+
+    class_id: int
+    window: Interval
+    space_name: str | None = None
+    session_id: str | None = None
+    fetch: FetchState = FetchState()
+
+
+def merged_touches(touches: list[ClassTouch]) -> list[ClassTouch]:
+    """One touch per class: the first message's placeholder fields, the latest fetches."""
+    merged: dict[int, ClassTouch] = {}
+    for t in touches:
+        seen = merged.get(t.class_id)
+        if seen is None:
+            merged[t.class_id] = t
+            continue
+        merged[t.class_id] = ClassTouch(
+            t.class_id, seen.window, seen.space_name or t.space_name, seen.session_id or t.session_id,
+            FetchState(_latest(seen.fetch.last_fetched_at, t.fetch.last_fetched_at),
+                       _latest(seen.fetch.ended_fetched_at, t.fetch.ended_fetched_at)))
+    return list(merged.values())
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max((m for m in (a, b) if m is not None), default=None)
+
+
+@dataclass(frozen=True)
 class ClassContext:
     class_id: int
     session_id: str | None

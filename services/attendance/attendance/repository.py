@@ -5,7 +5,7 @@ Lock order, everywhere: the mappings advisory lock, then class rows, then their 
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import asyncpg
 
@@ -16,8 +16,8 @@ from attendance.corrections import Correction, Overrides
 from attendance.intervals import Interval
 from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched
 from attendance.model import (
-    ClassContext, ClassState, ConferenceRecord, CountedSession, FetchState, MeetParticipant, MeetSession, Person,
-    Roster,
+    ClassContext, ClassState, ClassTouch, ConferenceRecord, CountedSession, FetchState, MeetParticipant, MeetSession,
+    Person, Roster,
 )
 
 _MAPPINGS_LOCK = "hashtext(current_schema() || '.identity_mappings')"
@@ -61,59 +61,76 @@ async def apply_class_snapshot(conn: asyncpg.Connection, snapshot: ClassSnapshot
     return True
 
 
-async def _ensure_class(conn: asyncpg.Connection, class_id: int, window: Interval, session_id: str | None,
-                        space_name: str | None = None) -> None:
-    """A placeholder (version 0) so Meet data arriving before the class snapshot is kept, then lock it."""
+async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch]) -> None:
+    """Every class of a batch, locked in class_id order (so batches never deadlock), created
+    as a placeholder (version 0) if only Meet has told us about it so far, with what the
+    Meet data says about its fetches merged in: the latest fetch, a session id once known."""
+    if not touches:
+        return
+    rows = sorted(touches, key=lambda t: t.class_id)
     await conn.execute(
-        """INSERT INTO classes (class_id, scheduled_start, scheduled_end, space_name, session_id)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (class_id) DO NOTHING""",
-        class_id, window.start, window.end, space_name, session_id,
+        """INSERT INTO classes (class_id, scheduled_start, scheduled_end, space_name, session_id,
+                                last_fetched_at, ended_fetched_at)
+           SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::uuid[],
+                                $6::timestamptz[], $7::timestamptz[])
+           ON CONFLICT (class_id) DO UPDATE SET
+               session_id = COALESCE(classes.session_id, EXCLUDED.session_id),
+               last_fetched_at = GREATEST(classes.last_fetched_at, EXCLUDED.last_fetched_at),
+               ended_fetched_at = GREATEST(classes.ended_fetched_at, EXCLUDED.ended_fetched_at),
+               updated_at = now()""",
+        [t.class_id for t in rows], [t.window.start for t in rows], [t.window.end for t in rows],
+        [t.space_name for t in rows], [t.session_id for t in rows],
+        [t.fetch.last_fetched_at for t in rows], [t.fetch.ended_fetched_at for t in rows],
     )
-    await conn.execute("SELECT 1 FROM classes WHERE class_id = $1 FOR UPDATE", class_id)
 
 
 async def record_lifecycle(conn: asyncpg.Connection, event: ClassLifecycle) -> None:
-    await _ensure_class(conn, event.class_id, event.window, str(event.session_id))
+    """The class row exists and is locked (`lock_classes`)."""
     await conn.execute(
-        """UPDATE classes SET session_id = COALESCE(session_id, $2),
-               started_at = COALESCE(started_at, $3), ended_at = COALESCE(ended_at, $4), updated_at = now()
+        """UPDATE classes SET started_at = COALESCE(started_at, $2), ended_at = COALESCE(ended_at, $3),
+               updated_at = now()
            WHERE class_id = $1""",
-        event.class_id, str(event.session_id), event.started_at, event.ended_at,
+        event.class_id, event.started_at, event.ended_at,
     )
+
+
+async def class_states(conn: asyncpg.Connection, class_ids: Iterable[int]) -> dict[int, ClassState]:
+    """The classes as stored, each row locked (in class_id order)."""
+    rows = await conn.fetch(
+        """SELECT class_id, version, status, scheduled_start, scheduled_end, space_name, session_id,
+                  last_fetched_at, ended_fetched_at, final
+           FROM classes WHERE class_id = ANY($1::bigint[]) ORDER BY class_id FOR UPDATE""",
+        sorted(set(class_ids)),
+    )
+    return {r["class_id"]: ClassState(
+        class_id=r["class_id"], version=r["version"], cancelled=r["status"] == "cancelled",
+        window=Interval(r["scheduled_start"], r["scheduled_end"]), space_name=r["space_name"],
+        session_id=str(r["session_id"]) if r["session_id"] else None,
+        fetch=FetchState(r["last_fetched_at"], r["ended_fetched_at"]), final=r["final"],
+    ) for r in rows}
 
 
 async def lock_class(conn: asyncpg.Connection, class_id: int) -> ClassState | None:
-    row = await conn.fetchrow(
-        """SELECT class_id, version, status, scheduled_start, scheduled_end, space_name, session_id,
-                  last_fetched_at, ended_fetched_at, final
-           FROM classes WHERE class_id = $1 FOR UPDATE""",
-        class_id,
-    )
-    if row is None:
-        return None
-    return ClassState(
-        class_id=row["class_id"], version=row["version"], cancelled=row["status"] == "cancelled",
-        window=Interval(row["scheduled_start"], row["scheduled_end"]), space_name=row["space_name"],
-        session_id=str(row["session_id"]) if row["session_id"] else None,
-        fetch=FetchState(row["last_fetched_at"], row["ended_fetched_at"]), final=row["final"],
-    )
+    return (await class_states(conn, [class_id])).get(class_id)
 
 
-async def mark_final(conn: asyncpg.Connection, class_id: int, at) -> None:
-    await conn.execute("UPDATE classes SET final = true, finalized_at = $2, updated_at = now() WHERE class_id = $1",
-                       class_id, at)
+async def mark_final(conn: asyncpg.Connection, class_ids: list[int], at) -> None:
+    await conn.execute(
+        "UPDATE classes SET final = true, finalized_at = $2, updated_at = now() WHERE class_id = ANY($1::bigint[])",
+        class_ids, at)
 
 
-async def load_roster(conn: asyncpg.Connection, class_id: int) -> Roster:
+async def load_rosters(conn: asyncpg.Connection, class_ids: list[int]) -> dict[int, Roster]:
     rows = await conn.fetch(
-        """SELECT person_key, role, teacher_id, student_id, family_id, name, email
-           FROM roster_members WHERE class_id = $1 ORDER BY person_key""",
-        class_id,
+        """SELECT class_id, person_key, role, teacher_id, student_id, family_id, name, email
+           FROM roster_members WHERE class_id = ANY($1::bigint[]) ORDER BY class_id, person_key""",
+        class_ids,
     )
-    return Roster(tuple(
-        Person(r["person_key"], r["role"], r["teacher_id"], r["student_id"], r["family_id"], r["email"], r["name"])
-        for r in rows
-    ))
+    members: dict[int, list[Person]] = {class_id: [] for class_id in class_ids}
+    for r in rows:
+        members[r["class_id"]].append(
+            Person(r["person_key"], r["role"], r["teacher_id"], r["student_id"], r["family_id"], r["email"], r["name"]))
+    return {class_id: Roster(tuple(people)) for class_id, people in members.items()}
 
 
 async def person_known(conn: asyncpg.Connection, person_key: str) -> bool:
@@ -131,13 +148,10 @@ _IDENTITY_UPDATES = ", ".join(
 )
 
 
-async def store_snapshot(conn: asyncpg.Connection, snapshot: ParticipantsFetched) -> None:
-    """Upsert that only moves forward: an end once seen is kept, a start never moves later,
-    so a snapshot replayed or arriving late cannot shorten or reopen anything."""
-    c = snapshot.class_id
-    session_id = str(snapshot.session_id) if snapshot.session_id else None
-    await _ensure_class(conn, c, snapshot.window, session_id, snapshot.space_name)
-    records = snapshot.conference_records
+async def store_snapshots(conn: asyncpg.Connection, snapshots: Sequence[ParticipantsFetched]) -> None:
+    """Upserts that only move forward: an end once seen is kept, a start never moves later,
+    so a snapshot replayed or arriving late cannot shorten or reopen anything. The classes
+    are locked already (`lock_classes`); one round trip per table for the whole batch."""
     await conn.executemany(
         """INSERT INTO conference_records (class_id, name, space_name, start_time, end_time)
            VALUES ($1, $2, $3, $4, $5)
@@ -145,7 +159,7 @@ async def store_snapshot(conn: asyncpg.Connection, snapshot: ParticipantsFetched
                start_time = LEAST(conference_records.start_time, EXCLUDED.start_time),
                end_time = GREATEST(conference_records.end_time, EXCLUDED.end_time),
                space_name = COALESCE(conference_records.space_name, EXCLUDED.space_name)""",
-        [(c, r.name, snapshot.space_name, r.start_time, r.end_time) for r in records],
+        [(s.class_id, r.name, s.space_name, r.start_time, r.end_time) for s in snapshots for r in s.conference_records],
     )
     await conn.executemany(
         f"""INSERT INTO participants (class_id, name, conference_record, kind, meet_user, email, display_name,
@@ -154,8 +168,8 @@ async def store_snapshot(conn: asyncpg.Connection, snapshot: ParticipantsFetched
             ON CONFLICT (class_id, name) DO UPDATE SET {_IDENTITY_UPDATES},
                 kind = CASE WHEN {_NEWER} THEN EXCLUDED.kind ELSE participants.kind END,
                 fetched_at = GREATEST(participants.fetched_at, EXCLUDED.fetched_at)""",
-        [(c, p.name, r.name, p.kind, p.user, p.email, p.display_name, snapshot.fetched_at)
-         for r in records for p in r.participants],
+        [(s.class_id, p.name, r.name, p.kind, p.user, p.email, p.display_name, s.fetched_at)
+         for s in snapshots for r in s.conference_records for p in r.participants],
     )
     await conn.executemany(
         """INSERT INTO participant_sessions (class_id, name, participant, start_time, end_time)
@@ -163,43 +177,39 @@ async def store_snapshot(conn: asyncpg.Connection, snapshot: ParticipantsFetched
            ON CONFLICT (class_id, name) DO UPDATE SET
                start_time = LEAST(participant_sessions.start_time, EXCLUDED.start_time),
                end_time = GREATEST(participant_sessions.end_time, EXCLUDED.end_time)""",
-        [(c, s.name, p.name, s.start_time, s.end_time) for r in records for p in r.participants for s in p.sessions],
-    )
-    await conn.execute(
-        """UPDATE classes SET last_fetched_at = GREATEST(last_fetched_at, $2),
-               ended_fetched_at = CASE WHEN $3 THEN GREATEST(ended_fetched_at, $2) ELSE ended_fetched_at END,
-               session_id = COALESCE(session_id, $4), updated_at = now()
-           WHERE class_id = $1""",
-        c, snapshot.fetched_at, snapshot.all_ended, session_id,
+        [(s.class_id, x.name, p.name, x.start_time, x.end_time)
+         for s in snapshots for r in s.conference_records for p in r.participants for x in p.sessions],
     )
 
 
-async def load_records(conn: asyncpg.Connection, class_id: int) -> list[ConferenceRecord]:
+async def load_records(conn: asyncpg.Connection, class_ids: list[int]) -> dict[int, list[ConferenceRecord]]:
     rows = await conn.fetch(
-        """SELECT r.name AS record, r.start_time AS record_start, r.end_time AS record_end, r.space_name,
-                  p.name AS participant, p.kind, p.meet_user, p.email, p.display_name,
+        """SELECT r.class_id, r.name AS record, r.start_time AS record_start, r.end_time AS record_end,
+                  r.space_name, p.name AS participant, p.kind, p.meet_user, p.email, p.display_name,
                   s.name AS session, s.start_time, s.end_time
            FROM conference_records r
            LEFT JOIN participants p ON p.class_id = r.class_id AND p.conference_record = r.name
            LEFT JOIN participant_sessions s ON s.class_id = p.class_id AND s.participant = p.name
-           WHERE r.class_id = $1
-           ORDER BY r.name, p.name, s.name""",
-        class_id,
+           WHERE r.class_id = ANY($1::bigint[])
+           ORDER BY r.class_id, r.name, p.name, s.name""",
+        class_ids,
     )
-    records: dict[str, dict] = {}
+    by_class: dict[int, dict[str, dict]] = {class_id: {} for class_id in class_ids}
     for row in rows:
-        record = records.setdefault(row["record"], {"row": row, "participants": {}})
+        record = by_class[row["class_id"]].setdefault(row["record"], {"row": row, "participants": {}})
         if row["participant"] is None:
             continue
         sessions = record["participants"].setdefault(row["participant"], (row, []))[1]
         if row["session"] is not None:
             sessions.append(MeetSession(row["session"], row["start_time"], row["end_time"]))
-    return [
-        ConferenceRecord(name, r["row"]["record_start"], r["row"]["record_end"], r["row"]["space_name"], tuple(
-            MeetParticipant(p, prow["kind"], prow["meet_user"], prow["email"], prow["display_name"], tuple(sessions))
-            for p, (prow, sessions) in r["participants"].items()))
-        for name, r in records.items()
-    ]
+    return {class_id: [_record(name, r) for name, r in records.items()] for class_id, records in by_class.items()}
+
+
+def _record(name: str, found: dict) -> ConferenceRecord:
+    row = found["row"]
+    return ConferenceRecord(name, row["record_start"], row["record_end"], row["space_name"], tuple(
+        MeetParticipant(p, prow["kind"], prow["meet_user"], prow["email"], prow["display_name"], tuple(sessions))
+        for p, (prow, sessions) in found["participants"].items()))
 
 
 # -- mappings -----------------------------------------------------------------------------------
@@ -238,12 +248,16 @@ def _stored(row: asyncpg.Record) -> StoredLog:
 _LOG_COLUMNS = "log_id, version, computed, content, override_billable_seconds, override_status"
 
 
-async def lock_logs(conn: asyncpg.Connection, class_id: int) -> dict[str, StoredLog]:
+async def lock_logs(conn: asyncpg.Connection, class_ids: list[int]) -> dict[int, dict[str, StoredLog]]:
     rows = await conn.fetch(
-        f"SELECT person_key, {_LOG_COLUMNS} FROM attendance_logs WHERE class_id = $1 ORDER BY log_id FOR UPDATE",
-        class_id,
+        f"""SELECT class_id, person_key, {_LOG_COLUMNS} FROM attendance_logs
+            WHERE class_id = ANY($1::bigint[]) ORDER BY log_id FOR UPDATE""",
+        class_ids,
     )
-    return {r["person_key"]: _stored(r) for r in rows}
+    logs: dict[int, dict[str, StoredLog]] = {class_id: {} for class_id in class_ids}
+    for r in rows:
+        logs[r["class_id"]][r["person_key"]] = _stored(r)
+    return logs
 
 
 async def lock_log(conn: asyncpg.Connection, log_id: int) -> tuple[ClassState, StoredLog] | None:
@@ -263,21 +277,21 @@ def _session_json(s: CountedSession) -> dict:
     }
 
 
-async def save_logs(conn: asyncpg.Connection, ctx: ClassContext, writes: list[LogWrite]) -> dict[str, int]:
-    """Insert or update the class's logs in one statement; returns log_id by person_key."""
+async def save_logs(conn: asyncpg.Connection, writes: Sequence[tuple[ClassContext, LogWrite]]) -> dict[tuple[int, str], int]:
+    """Insert or update logs of any number of classes in one statement; log_id by (class_id, person_key)."""
     if not writes:
         return {}
-    people = [w.log.person if w.log else None for w in writes]
+    people = [w.log.person if w.log else None for _, w in writes]
     rows = await conn.fetch(
         """INSERT INTO attendance_logs (class_id, person_key, role, email, session_id, scheduled_start,
                                         participant_kind, meet_user, final, removed, version, computed,
                                         sessions, content)
-           SELECT $1, w.person_key, w.role, w.email, w.session_id, $2, w.participant_kind, w.meet_user, w.final,
-                  w.removed, w.version, w.computed::jsonb, w.sessions::jsonb, w.content::jsonb
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::bool[],
-                       $10::bool[], $11::int[], $12::text[], $13::text[], $14::text[])
-                AS w(person_key, role, email, session_id, participant_kind, meet_user, final, removed, version,
-                     computed, sessions, content)
+           SELECT w.class_id, w.person_key, w.role, w.email, w.session_id, w.scheduled_start, w.participant_kind,
+                  w.meet_user, w.final, w.removed, w.version, w.computed::jsonb, w.sessions::jsonb, w.content::jsonb
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
+                       $8::text[], $9::bool[], $10::bool[], $11::int[], $12::text[], $13::text[], $14::text[])
+                AS w(class_id, scheduled_start, person_key, role, email, session_id, participant_kind, meet_user,
+                     final, removed, version, computed, sessions, content)
            ON CONFLICT (class_id, person_key) DO UPDATE SET
                role = EXCLUDED.role, email = EXCLUDED.email, session_id = EXCLUDED.session_id,
                scheduled_start = EXCLUDED.scheduled_start,
@@ -288,18 +302,19 @@ async def save_logs(conn: asyncpg.Connection, ctx: ClassContext, writes: list[Lo
                updated_at = CASE WHEN attendance_logs.version = EXCLUDED.version THEN attendance_logs.updated_at
                                  ELSE now() END,
                version = EXCLUDED.version
-           RETURNING person_key, log_id""",
-        ctx.class_id, ctx.window.start,
-        [w.person_key for w in writes], [w.content["role"] for w in writes], [w.content["email"] for w in writes],
-        [w.content["session_id"] for w in writes], [p and p.participant_kind for p in people],
-        [p and p.meet_user for p in people], [w.content["final"] for w in writes],
-        [w.content["removed"] for w in writes], [w.version for w in writes],
+           RETURNING class_id, person_key, log_id""",
+        [ctx.class_id for ctx, _ in writes], [ctx.window.start for ctx, _ in writes],
+        [w.person_key for _, w in writes], [w.content["role"] for _, w in writes],
+        [w.content["email"] for _, w in writes], [w.content["session_id"] for _, w in writes],
+        [p and p.participant_kind for p in people], [p and p.meet_user for p in people],
+        [w.content["final"] for _, w in writes], [w.content["removed"] for _, w in writes],
+        [w.version for _, w in writes],
         # As JSON text: asyncpg would read a list in a jsonb[] as another array dimension.
-        [json.dumps(w.computed) for w in writes],
-        [json.dumps([_session_json(s) for s in w.log.sessions] if w.log else []) for w in writes],
-        [json.dumps(w.content) for w in writes],
+        [json.dumps(w.computed) for _, w in writes],
+        [json.dumps([_session_json(s) for s in w.log.sessions] if w.log else []) for _, w in writes],
+        [json.dumps(w.content) for _, w in writes],
     )
-    return {r["person_key"]: r["log_id"] for r in rows}
+    return {(r["class_id"], r["person_key"]): r["log_id"] for r in rows}
 
 
 async def save_corrected(conn: asyncpg.Connection, log_id: int, version: int, overrides: Overrides,

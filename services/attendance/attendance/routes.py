@@ -6,9 +6,9 @@ from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.http import ROLE, Instant, Problem, json_response, path_int, read_json, read_query, requires
 from academy_common.service import SERVICE_KEY
 
 from attendance import usecases, views
@@ -29,8 +29,8 @@ class LogQuery(BaseModel):
     session_id: UUID | None = None
     class_id: Id | None = None
     user_email: Annotated[str, Field(min_length=1, max_length=320)] | None = None
-    start_from: AwareDatetime | None = Field(default=None, alias="from")
-    start_to: AwareDatetime | None = Field(default=None, alias="to")
+    start_from: Instant | None = Field(default=None, alias="from")
+    start_to: Instant | None = Field(default=None, alias="to")
     limit: Limit = 100
     cursor: Cursor | None = None
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Iterable, Mapping, Sequence
 
 import asyncpg
 import structlog
@@ -10,13 +11,13 @@ import structlog
 from academy_common import outbox
 
 from attendance import repository
-from attendance.content import effective_content, payload, reconcile
+from attendance.content import LogWrite, StoredLog, effective_content, payload, reconcile
 from attendance.corrections import Correction, apply, audited
 from attendance.identity import email_identity, identity_keys, user_identity
 from attendance.merge import compute_logs, is_final
-from attendance.messages import ClassSnapshot, ParticipantsFetched, class_finalized, log_updated
+from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched, class_finalized, log_updated
 from attendance.metrics import LOGS_UPDATED
-from attendance.model import Policy
+from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster, merged_touches
 
 log = structlog.get_logger(__name__)
 
@@ -40,51 +41,89 @@ class Recomputed:
     finalized: bool = False
 
 
-async def recompute_class(conn: asyncpg.Connection, class_id: int, policy: Policy, now: datetime) -> Recomputed:
-    """Recompute every log of the class under its row lock; outbox an event per changed log,
-    and `attendance.class.finalized` the first time the class is final."""
-    state = await repository.lock_class(conn, class_id)
-    waiting = "pending_class" if state is None else state.waiting_for()
-    if waiting:
-        return Recomputed(waiting)
-    records = await repository.load_records(conn, class_id)
-    roster = await repository.load_roster(conn, class_id)
-    mappings = await repository.load_mappings(
-        conn, (key for r in records for p in r.participants for key in identity_keys(p)))
+Incoming = ClassSnapshot | ClassLifecycle | ParticipantsFetched
+
+
+async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, policy: Policy,
+                 now: datetime) -> dict[int, Recomputed]:
+    """Store what the messages say, then recompute once each class they changed: a newer class
+    snapshot (roster, window, status) or any participant snapshot. Meet data is kept whatever
+    we know of the class; its logs follow once the class snapshot has arrived."""
+    await repository.share_mappings(conn)
+    await repository.lock_classes(conn, merged_touches([m.touch() for m in messages]))
+    changed: set[int] = set()
+    for message in messages:
+        if isinstance(message, ClassSnapshot):
+            if await repository.apply_class_snapshot(conn, message, cancelled=message.cancelled):
+                changed.add(message.class_id)
+            else:
+                log.info("stale class snapshot ignored", class_id=message.class_id, version=message.version)
+        elif isinstance(message, ClassLifecycle):
+            await repository.record_lifecycle(conn, message)
+    fetched = [m for m in messages if isinstance(m, ParticipantsFetched)]
+    await repository.store_snapshots(conn, fetched)
+    changed.update(m.class_id for m in fetched)
+    return await recompute_classes(conn, changed, policy, now)
+
+
+@dataclass(frozen=True)
+class ClassPlan:
+    ctx: ClassContext
+    writes: list[LogWrite]
+    finalizing: bool
+
+
+def plan(state: ClassState, records: list[ConferenceRecord], roster: Roster, mappings: Mapping[str, str],
+         stored: Mapping[str, StoredLog], policy: Policy) -> ClassPlan:
+    """The class's logs as its Meet data says now, against what is stored."""
     final = state.final or is_final(state.window, state.fetch, policy.finalize_grace)
     computed = compute_logs(state.window, roster, records, mappings, policy, fetched_at=state.fetch.last_fetched_at,
                             final=final, space_name=state.space_name)
     ctx = state.context()
-    writes = reconcile(ctx, await repository.lock_logs(conn, class_id), computed, final=final)
-    log_ids = await repository.save_logs(conn, ctx, writes)
-    updates = [log_updated(payload(log_ids[w.person_key], w.version, w.content)) for w in writes if w.changed]
-    await outbox.enqueue(conn, *updates)
-    LOGS_UPDATED.inc(len(updates))
-    finalizing = final and not state.final
+    return ClassPlan(ctx, reconcile(ctx, stored, computed, final=final), finalizing=final and not state.final)
+
+
+async def recompute_classes(conn: asyncpg.Connection, class_ids: Iterable[int], policy: Policy,
+                            now: datetime) -> dict[int, Recomputed]:
+    """Recompute every log of the classes under their row locks; outbox an event per changed
+    log, and `attendance.class.finalized` the first time a class is final."""
+    class_ids = sorted(set(class_ids))
+    states = await repository.class_states(conn, class_ids)
+    results = {class_id: Recomputed("pending_class") for class_id in class_ids if class_id not in states}
+    ready = []
+    for state in states.values():
+        waiting = state.waiting_for()
+        if waiting:
+            results[state.class_id] = Recomputed(waiting)
+        else:
+            ready.append(state)
+    if not ready:
+        return results
+    ids = [state.class_id for state in ready]
+    records = await repository.load_records(conn, ids)
+    rosters = await repository.load_rosters(conn, ids)
+    mappings = await repository.load_mappings(
+        conn, (key for found in records.values() for r in found for p in r.participants for key in identity_keys(p)))
+    stored = await repository.lock_logs(conn, ids)
+    plans = [plan(s, records[s.class_id], rosters[s.class_id], mappings, stored[s.class_id], policy) for s in ready]
+    log_ids = await repository.save_logs(conn, [(p.ctx, w) for p in plans for w in p.writes])
+    finalizing = [p.ctx.class_id for p in plans if p.finalizing]
     if finalizing:
-        await repository.mark_final(conn, class_id, now)
-        await outbox.enqueue(conn, class_finalized(ctx, now, await repository.class_payloads(conn, class_id)))
-    log.info("class recomputed", class_id=class_id, logs=len(computed), changed=len(updates), final=final,
-             finalized=finalizing)
-    return Recomputed("changed" if updates else "unchanged", len(updates), finalizing)
-
-
-async def apply_class_snapshot(conn: asyncpg.Connection, snapshot: ClassSnapshot, *, cancelled: bool,
-                               policy: Policy, now: datetime) -> Recomputed | None:
-    """A newer class snapshot (roster, window, status) recomputes the class; an older one is ignored."""
-    await repository.share_mappings(conn)
-    if not await repository.apply_class_snapshot(conn, snapshot, cancelled=cancelled):
-        log.info("stale class snapshot ignored", class_id=snapshot.class_id, version=snapshot.version)
-        return None
-    return await recompute_class(conn, snapshot.class_id, policy, now)
-
-
-async def record_participants(conn: asyncpg.Connection, snapshot: ParticipantsFetched, *, policy: Policy,
-                              now: datetime) -> Recomputed:
-    """Store the snapshot's sessions whatever we know of the class; logs follow once we know it."""
-    await repository.share_mappings(conn)
-    await repository.store_snapshot(conn, snapshot)
-    return await recompute_class(conn, snapshot.class_id, policy, now)
+        await repository.mark_final(conn, finalizing, now)
+    events = []
+    for p in plans:
+        class_id = p.ctx.class_id
+        updates = [log_updated(payload(log_ids[class_id, w.person_key], w.version, w.content))
+                   for w in p.writes if w.changed]
+        events += updates
+        if p.finalizing:
+            events.append(class_finalized(p.ctx, now, await repository.class_payloads(conn, class_id)))
+        results[class_id] = Recomputed("changed" if updates else "unchanged", len(updates), p.finalizing)
+        log.info("class recomputed", class_id=class_id, logs=len(p.writes), changed=len(updates),
+                 finalized=p.finalizing)
+    await outbox.enqueue(conn, *events)
+    LOGS_UPDATED.inc(sum(r.changed_logs for r in results.values()))
+    return results
 
 
 async def correct_log(conn: asyncpg.Connection, log_id: int, correction: Correction, *, requested_by: str) -> None:
@@ -114,7 +153,6 @@ async def map_identity(conn: asyncpg.Connection, *, meet_user: str | None, email
     identities = [*([user_identity(meet_user)] if meet_user else []), *([email_identity(email)] if email else [])]
     await repository.save_mappings(conn, identities, person_key)
     class_ids = await repository.classes_seeing(conn, [meet_user] if meet_user else [], [email] if email else [])
-    for class_id in class_ids:  # ascending ids: a fixed lock order
-        await recompute_class(conn, class_id, policy, now)
+    await recompute_classes(conn, class_ids, policy, now)
     log.info("identity mapped", identities=identities, person_key=person_key, classes=class_ids)
     return class_ids

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 MIN_YEAR, MAX_YEAR = 1970, 9998
-_TEXT = re.compile(r"^(\d{4})-(\d{2})$")
+_TEXT = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)  # int() would also read "٢٠٢٦"
 
 
 @dataclass(frozen=True, order=True)

@@ -1,4 +1,4 @@
-"""Adversarial behaviour on demand: injected errors, latency, short pages, quotas."""
+"""Adversarial behaviour on demand: injected errors, malformed answers, latency, short pages, quotas."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ from typing import Any
 from .errors import STATUS_BY_CODE, ApiError
 from .quota import QuotaLimits, quota_error
 
-_KEYS = {"errors", "latency_ms", "page_size_cap", "quota", "timestamp_digits", "require_auth"}
+_KEYS = {"errors", "malformed", "latency_ms", "page_size_cap", "quota", "timestamp_digits", "require_auth"}
 _RULE_KEYS = {"method", "status", "count", "after", "message"}
+_MALFORMED_KEYS = {"method", "kind", "count", "after"}
+# What a malformed answer looks like (see malform()); Google never sends any of these.
+MALFORMED_KINDS = ("no_name", "no_identity", "unknown_kind", "bad_timestamp", "naive_timestamp",
+                   "page_token_loop", "not_json")
+LOOP_TOKEN = "emulator-page-token-loop"
 
 
 @dataclass
@@ -51,8 +56,58 @@ class ErrorRule:
 
 
 @dataclass
+class MalformedRule:
+    """Spoil the 200 answers of requests whose method id matches ``method`` (counted like ErrorRule)."""
+
+    method: str
+    kind: str
+    count: int | None = 1
+    after: int = 0
+    seen: int = 0
+    fired: int = 0
+
+    def take(self, method: str) -> bool:
+        if not fnmatch.fnmatchcase(method, self.method):
+            return False
+        if self.count is not None and self.fired >= self.count:
+            return False
+        self.seen += 1
+        if self.seen <= self.after:
+            return False
+        self.fired += 1
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        remaining = None if self.count is None else self.count - self.fired
+        return {"method": self.method, "kind": self.kind, "count": self.count, "after": self.after,
+                "fired": self.fired, "remaining": remaining}
+
+
+def malform(body: dict[str, Any], kind: str, page_token: str | None) -> dict[str, Any] | bytes:
+    """The answer ``body`` spoilt as ``kind`` says; the items of a list answer, or the resource itself."""
+    if kind == "not_json":
+        return b"<html><body>Service temporarily unavailable</body></html>"
+    if kind == "page_token_loop":  # every page, the first included, says the same page comes next
+        return {**body, "nextPageToken": page_token or LOOP_TOKEN}
+    lists = [value for value in body.values() if isinstance(value, list)]
+    items = [item for value in lists for item in value if isinstance(item, dict)] if lists else [body]
+    for item in items:
+        if kind == "no_name":
+            item.pop("name", None)
+        elif kind in ("no_identity", "unknown_kind"):
+            identity = next((item.pop(k) for k in ("signedinUser", "anonymousUser", "phoneUser") if k in item), None)
+            if kind == "unknown_kind" and identity is not None:
+                item["robotUser"] = identity
+        else:
+            for key in [k for k in item if k.endswith("Time")]:
+                item[key] = "yesterday" if kind == "bad_timestamp" else item[key].rstrip("Z")
+    return body
+
+
+@dataclass
 class Faults:
     errors: list[ErrorRule] = field(default_factory=list)
+    malformed: list[MalformedRule] = field(default_factory=list)
     latency_ms: float = 0.0
     page_size_cap: int | None = None
     quota: QuotaLimits = field(default_factory=QuotaLimits)
@@ -68,6 +123,7 @@ class Faults:
             raise ValueError(f"unknown fault keys: {sorted(unknown)} (known: {sorted(_KEYS)})")
         faults = cls(
             errors=[_rule(r) for r in data.get("errors") or []],
+            malformed=[_malformed_rule(r) for r in data.get("malformed") or []],
             latency_ms=_number(data.get("latency_ms", 0), "latency_ms"),
             page_size_cap=_optional_int(data.get("page_size_cap"), "page_size_cap", minimum=1),
             quota=QuotaLimits.from_dict(data.get("quota") or {}),
@@ -81,6 +137,7 @@ class Faults:
     def to_dict(self) -> dict[str, Any]:
         return {
             "errors": [r.to_dict() for r in self.errors],
+            "malformed": [r.to_dict() for r in self.malformed],
             "latency_ms": self.latency_ms,
             "page_size_cap": self.page_size_cap,
             "quota": {k: v for k, v in vars(self.quota).items() if v is not None},
@@ -94,6 +151,17 @@ class Faults:
             if error is not None:
                 return error
         return None
+
+    def take_malformed(self, method: str) -> str | None:
+        """The kind of damage to do to this answer, if a rule says so."""
+        for rule in self.malformed:
+            if rule.take(method):
+                return rule.kind
+        return None
+
+    @property
+    def loops_pages(self) -> bool:
+        return any(rule.kind == "page_token_loop" for rule in self.malformed)
 
 
 def _default_message(status: int) -> str:
@@ -121,6 +189,22 @@ def _rule(data: Any) -> ErrorRule:
         count=_optional_int(data.get("count", 1), "errors[].count", minimum=0),
         after=_optional_int(data.get("after", 0), "errors[].after", minimum=0) or 0,
         message=data.get("message"),
+    )
+
+
+def _malformed_rule(data: Any) -> MalformedRule:
+    if not isinstance(data, dict):
+        raise ValueError("each malformed[] entry must be an object")
+    unknown = set(data) - _MALFORMED_KEYS
+    if unknown:
+        raise ValueError(f"unknown malformed[] keys: {sorted(unknown)} (known: {sorted(_MALFORMED_KEYS)})")
+    if data.get("kind") not in MALFORMED_KINDS:
+        raise ValueError(f"malformed[].kind must be one of {', '.join(MALFORMED_KINDS)}")
+    return MalformedRule(
+        method=str(data.get("method", "*")),
+        kind=data["kind"],
+        count=_optional_int(data.get("count", 1), "malformed[].count", minimum=0),
+        after=_optional_int(data.get("after", 0), "malformed[].after", minimum=0) or 0,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
@@ -10,7 +11,8 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from .errors import ApiError
-from .params import check_query
+from .faults import LOOP_TOKEN, malform
+from .params import check_query, get_param
 from .state import STATE_KEY
 
 log = logging.getLogger("meet_emulator")
@@ -91,4 +93,15 @@ async def _call(request: web.Request, handler: Handler, method: GoogleMethod | N
     if over_quota is not None:
         raise over_quota
     check_query(request, method.params)
-    return await handler(request)
+    token = get_param(request, "pageToken")
+    if token == LOOP_TOKEN and faults.loops_pages:  # the looping token asks for the first page again
+        kept = [(k, v) for k, v in request.query.items() if k not in ("pageToken", "page_token")]
+        request = request.clone(rel_url=request.rel_url.with_query(kept))
+    response = await handler(request)
+    damage = faults.take_malformed(method.id)  # errors pass through (raised above) and use up nothing
+    if damage is None or not isinstance(response, web.Response):
+        return response
+    spoilt = malform(json.loads(response.body), damage, token)
+    if isinstance(spoilt, bytes):
+        return web.Response(body=spoilt, status=200, content_type="application/json")
+    return web.json_response(spoilt)

@@ -10,7 +10,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
 
-from academy_common.bus import ConsumerSpec
+from academy_common.bus import ConsumerSpec, PermanentError
 from academy_common.events import CloudEvent
 from academy_common.meet_api import MeetApiError, MeetClient, count_calls
 from academy_common.service import Service
@@ -18,7 +18,7 @@ from academy_common.settings import load_settings
 from meet_fetcher.cache import Cache
 from meet_fetcher.fetcher import Fetcher
 from meet_fetcher.limiter import PgRateLimiter
-from meet_fetcher.messages import FetchRequest, failed_event, fetched_event
+from meet_fetcher.messages import REQUESTED, FetchRequest, failed_event, fetched_event
 from meet_fetcher.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -48,6 +48,8 @@ class FetchHandler:
         self.service, self.fetcher = service, fetcher
 
     async def __call__(self, event: CloudEvent) -> None:
+        if event.type != REQUESTED:  # whatever its routing key, nothing else asks for a fetch
+            raise PermanentError(f"meet-fetcher does not handle {event.type!r}")
         request = FetchRequest.model_validate(event.data)  # invalid → dead-letter queue
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(class_id=request.class_id, request_id=event.id,
@@ -84,7 +86,7 @@ def build(settings: Settings | None = None) -> Service:
     client = MeetClient.from_settings(settings, limiter=limiter)
     cache = Cache(lambda: service.pool, email_ttl=settings.email_ttl)
     fetcher = Fetcher(client, cache, incremental=settings.fetch_incremental)
-    service.consume(ConsumerSpec(QUEUE, ["class.fetch_requested"], FetchHandler(service, fetcher),
+    service.consume(ConsumerSpec(QUEUE, [REQUESTED], FetchHandler(service, fetcher),
                                  prefetch=settings.fetch_concurrency))
 
     async def prune_caches() -> None:

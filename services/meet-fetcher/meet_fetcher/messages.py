@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from academy_common.events import CloudEvent, deterministic_id, new_event, rfc3339
 from academy_common.meet_api import MeetApiError
 from meet_fetcher.snapshot import Snapshot, records_json
 
 SOURCE = "/academy/meet-fetcher"
+REQUESTED = "class.fetch_requested"
 FETCHED = "meet.participants.fetched"
 FAILED = "meet.fetch_failed"
 
@@ -32,6 +33,14 @@ class FetchRequest(BaseModel):
     window_start: AwareDatetime
     window_end: AwareDatetime
     requested_at: AwareDatetime | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """The cache cannot store NUL (nor should Google see it): poison before any call, not after."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
 
     @model_validator(mode="after")
     def _coherent(self) -> FetchRequest:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import asyncpg
 import structlog
 from academy_common import outbox
-from academy_common.http import json_response, path_int, read_json, read_query, requires
+from academy_common.http import Instant, json_response, path_int, read_json, read_query, requires
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler import classes_repo, messages
 from scheduler.classes import (
@@ -47,7 +47,7 @@ class NewClass(BaseModel):
     title: Name
     teacher_id: Id
     student_ids: list[Id] = Field(max_length=500)
-    start: AwareDatetime
+    start: Instant
     duration_minutes: int
     meeting_code: MeetingCode | None = None
 
@@ -60,7 +60,7 @@ class ClassPatch(BaseModel):
     title: Name | None = None
     teacher_id: Id | None = None
     student_ids: list[Id] | None = Field(default=None, max_length=500)
-    start: AwareDatetime | None = None
+    start: Instant | None = None
     duration_minutes: int | None = None
 
     def changes(self) -> ClassChanges:

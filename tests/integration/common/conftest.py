@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import pytest
 
 from academy_common.bus import Bus

@@ -6,7 +6,7 @@ import asyncio
 import aio_pika
 import pytest
 
-from academy_common.bus import ATTEMPT_HEADER, ConsumerSpec, PermanentError, PublishError
+from academy_common.bus import ATTEMPT_HEADER, Bus, ConsumerSpec, PermanentError, PublishError
 from academy_common.consumer import idempotent
 from academy_common.events import new_event
 
@@ -197,3 +197,58 @@ async def test_an_outage_retry_is_still_bounded_in_time(bus, unique):
     await eventually(lambda: _depth(bus, f"{unique}.q.dlq", 1), timeout=20)
     dead = await get_one(bus.connection, f"{unique}.q.dlq")
     assert dead.headers["x-error"].startswith("outage lasted over")
+
+
+async def test_a_message_over_the_size_limit_is_refused_at_the_source(bus, unique):
+    bus.max_message_bytes = 2048
+    channel = await bus.connection.channel()
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(bus.exchange_name, f"{unique}.big")
+    with pytest.raises(PermanentError, match=r"message too large: \d+ bytes > 2048"):
+        await bus.publish(new_event(f"{unique}.big", {"pad": "x" * 2048}, source="/test"))
+    with pytest.raises(PermanentError, match="message too large: 2049 bytes > 2048"):
+        await bus.publish_raw(b"x" * 2049, routing_key=f"{unique}.big", message_id="one-too-many")
+    await bus.publish_raw(b"x" * 2048, routing_key=f"{unique}.big", message_id="just-fits")
+    message = await queue.get(timeout=5)
+    assert message.message_id == "just-fits"
+    assert await queue.get(timeout=5, fail=False) is None
+    await channel.close()
+
+
+async def test_a_message_over_the_size_limit_is_dead_lettered_unparsed(bus, amqp_url, unique):
+    bus.max_message_bytes = 2048
+    handled = []
+
+    async def handler(event):
+        handled.append(event.id)
+
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.big"], handler))
+    producer = await Bus.connect(amqp_url, max_message_bytes=1024 * 1024)  # a producer with a larger limit
+    try:
+        big = new_event(f"{unique}.big", {"pad": "x" * 4096}, source="/test")
+        small = new_event(f"{unique}.big", {"pad": "x"}, source="/test")
+        await producer.publish(big)
+        await producer.publish(small)
+    finally:
+        await producer.close(drain_timeout=1)
+    await eventually(lambda: handled == [small.id])
+    await eventually(lambda: _depth(bus, f"{unique}.q.dlq", 1))
+    dead = await get_one(bus.connection, f"{unique}.q.dlq")
+    assert dead.message_id == big.id and dead.body == big.to_json()
+    assert dead.headers["x-error"] == f"message too large: {len(big.to_json())} bytes > 2048"
+    assert ATTEMPT_HEADER not in dead.headers
+
+
+async def test_a_value_postgresql_refuses_goes_to_the_dlq_at_once(bus, pool, unique):
+    async def record(conn, event):
+        await conn.execute("INSERT INTO effects VALUES ($1, $2)", event.data["name"], event.data["value"])
+
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.put"], idempotent(pool, f"{unique}.q", record)))
+    await bus.publish(new_event(f"{unique}.put", {"name": "nul\u0000", "value": 1}, source="/test"))
+    await bus.publish(new_event(f"{unique}.put", {"name": "big", "value": 2**40}, source="/test"))
+    await eventually(lambda: _depth(bus, f"{unique}.q.dlq", 2))
+    reasons = sorted([(await get_one(bus.connection, f"{unique}.q.dlq")).headers for _ in range(2)],
+                     key=lambda h: h["x-error"])
+    assert "0x00" in reasons[0]["x-error"] and "out of int32 range" in reasons[1]["x-error"]
+    assert all(ATTEMPT_HEADER not in h for h in reasons)  # not retried: it would fail the same way
+    assert await pool.fetchval("SELECT count(*) FROM effects") == 0

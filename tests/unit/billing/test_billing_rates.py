@@ -36,3 +36,16 @@ def test_refused_forms(text):
 def test_a_date_before_year_one_in_utc_is_refused_not_crashed():
     with pytest.raises(ValueError):
         parse_effective_from("0001-01-01", ZoneInfo("Asia/Tokyo"))
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "9999-12-31", "0001-01-01T00:00:00+01:00", "1969-12-31T23:59:59Z",
+                                  "9999-01-01T00:00:00Z"])
+def test_years_outside_billings_are_refused(text):
+    """Python's first instant comes back from PostgreSQL naive; its last ones overflow in UTC."""
+    with pytest.raises(ValueError, match="year"):
+        parse_effective_from(text, ZoneInfo("UTC"))
+
+
+def test_the_first_and_last_billing_years_are_accepted():
+    assert parse_effective_from("1970-01-01", MADRID) == datetime(1969, 12, 31, 23, tzinfo=UTC)
+    assert parse_effective_from("9998-12-31T23:59:59Z", MADRID) == datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)

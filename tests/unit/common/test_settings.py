@@ -21,20 +21,24 @@ def test_defaults_follow_the_architecture(monkeypatch):
     assert settings.bus_exchange == "academy.events"
     assert settings.academy_timezone == "UTC"
     assert settings.api_tokens == {}
+    assert settings.bus_max_message_bytes == 4 * 1024 * 1024
 
 
 def test_environment_is_read(monkeypatch):
     monkeypatch.setenv("API_TOKENS", "billing=secret")
     monkeypatch.setenv("ACADEMY_TIMEZONE", "Europe/Madrid")
+    monkeypatch.setenv("BUS_MAX_MESSAGE_BYTES", "1048576")
     settings = load_settings(ServiceSettings)
     assert settings.api_tokens == {"secret": "billing"}
     assert settings.timezone.key == "Europe/Madrid"
+    assert settings.bus_max_message_bytes == 1048576
 
 
 @pytest.mark.parametrize("name,value,mentions", [
     ("ACADEMY_TIMEZONE", "Mars/Olympus", "ACADEMY_TIMEZONE"),
     ("HTTP_PORT", "eighty", "HTTP_PORT"),
     ("API_TOKENS", "superuser=x", "API_TOKENS"),
+    ("BUS_MAX_MESSAGE_BYTES", "0", "BUS_MAX_MESSAGE_BYTES"),
 ])
 def test_a_bad_value_stops_start_up_with_one_clear_line(monkeypatch, capsys, name, value, mentions):
     monkeypatch.setenv(name, value)
