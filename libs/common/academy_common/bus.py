@@ -38,7 +38,7 @@ ORIGINAL_KEY_HEADER = "x-original-routing-key"
 OUTAGE_HEADER = "x-academy-outage-since"
 Handler = Callable[[CloudEvent], Awaitable[None]]
 BatchHandler = Callable[[list[CloudEvent]], Awaitable[None]]
-BATCHES_IN_FLIGHT = 1  # per consumer: batches in delivery order; the next one fills meanwhile
+BATCHES_IN_FLIGHT = 2  # per consumer: one fills (and computes) while the other is in the database
 
 
 class PublishError(RuntimeError):
@@ -198,7 +198,9 @@ class Bus:
         """Queue the message for the next batch. A worker started now runs after the deliveries
         already read from the socket, so under load a batch takes all of them."""
         consumer.waiting.append(message)
-        if len(consumer.in_flight) < BATCHES_IN_FLIGHT:
+        # Not len(in_flight): a worker that has just found nothing left stays there until its
+        # done callback runs, and a message arriving meanwhile would wait for the next delivery.
+        if sum(not task.done() for task in consumer.in_flight) < BATCHES_IN_FLIGHT:
             task = asyncio.create_task(self._work_through_batches(consumer))
             consumer.in_flight.add(task)
             task.add_done_callback(consumer.in_flight.discard)

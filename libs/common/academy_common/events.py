@@ -61,7 +61,9 @@ def rfc3339(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not timezone.utc:  # what the database and our parsers give needs no conversion
+        moment = moment.astimezone(timezone.utc)
+    return moment.isoformat()[:-len("+00:00")] + "Z"
 
 
 def _in_utc(moment: datetime) -> datetime:

@@ -5,6 +5,7 @@ Its version grows, and an event goes out, only when that content changes.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -19,6 +20,7 @@ _NOTHING_ATTENDED = {
 }
 
 
+@functools.lru_cache(maxsize=1024)  # the same for every log of the class; callers copy it
 def _class_fields(ctx: ClassContext) -> dict:
     return {
         "class_id": ctx.class_id, "session_id": ctx.session_id,

@@ -175,8 +175,6 @@ class ClassState:
         """Why no logs can be computed yet, or None when they can."""
         if self.version == 0:
             return "pending_class"  # sessions are stored; the roster has not arrived
-        if self.cancelled:
-            return "cancelled"
         if self.fetch.last_fetched_at is None:
             return "no_snapshot"  # before any fetch, everyone would look absent
         return None

@@ -4,10 +4,10 @@ Lock order, everywhere: the mappings advisory lock, then class rows, then their 
 """
 from __future__ import annotations
 
-import json
 from typing import Iterable, Sequence
 
 import asyncpg
+import pydantic_core
 
 from academy_common.events import rfc3339
 
@@ -269,6 +269,10 @@ async def lock_log(conn: asyncpg.Connection, log_id: int) -> tuple[ClassState, S
     return state, _stored(row)
 
 
+def _json(value: object) -> str:
+    return pydantic_core.to_json(value).decode()  # json.dumps' result, a third of the time
+
+
 def _session_json(s: CountedSession) -> dict:
     return {
         "name": s.name, "participant": s.participant, "conference_record": s.conference_record,
@@ -310,9 +314,9 @@ async def save_logs(conn: asyncpg.Connection, writes: Sequence[tuple[ClassContex
         [w.content["final"] for _, w in writes], [w.content["removed"] for _, w in writes],
         [w.version for _, w in writes],
         # As JSON text: asyncpg would read a list in a jsonb[] as another array dimension.
-        [json.dumps(w.computed) for _, w in writes],
-        [json.dumps([_session_json(s) for s in w.log.sessions] if w.log else []) for _, w in writes],
-        [json.dumps(w.content) for _, w in writes],
+        [_json(w.computed) for _, w in writes],
+        [_json([_session_json(s) for s in w.log.sessions] if w.log else []) for _, w in writes],
+        [_json(w.content) for _, w in writes],
     )
     return {(r["class_id"], r["person_key"]): r["log_id"] for r in rows}
 

@@ -71,15 +71,20 @@ class ClassPlan:
     ctx: ClassContext
     writes: list[LogWrite]
     finalizing: bool
+    cancelled: bool = False
 
 
 def plan(state: ClassState, records: list[ConferenceRecord], roster: Roster, mappings: Mapping[str, str],
          stored: Mapping[str, StoredLog], policy: Policy) -> ClassPlan:
-    """The class's logs as its Meet data says now, against what is stored."""
+    """The class's logs as its Meet data says now, against what is stored. A cancelled class
+    has no attendance: logs computed before the cancellation arrived are vacated, so the
+    outcome is the same in whichever order the events come; it is never finalized."""
+    ctx = state.context()
+    if state.cancelled:
+        return ClassPlan(ctx, reconcile(ctx, stored, [], final=state.final), finalizing=False, cancelled=True)
     final = state.final or is_final(state.window, state.fetch, policy.finalize_grace)
     computed = compute_logs(state.window, roster, records, mappings, policy, fetched_at=state.fetch.last_fetched_at,
                             final=final, space_name=state.space_name)
-    ctx = state.context()
     return ClassPlan(ctx, reconcile(ctx, stored, computed, final=final), finalizing=final and not state.final)
 
 
@@ -118,7 +123,8 @@ async def recompute_classes(conn: asyncpg.Connection, class_ids: Iterable[int], 
         events += updates
         if p.finalizing:
             events.append(class_finalized(p.ctx, now, await repository.class_payloads(conn, class_id)))
-        results[class_id] = Recomputed("changed" if updates else "unchanged", len(updates), p.finalizing)
+        outcome = "cancelled" if p.cancelled else "changed" if updates else "unchanged"
+        results[class_id] = Recomputed(outcome, len(updates), p.finalizing)
         log.info("class recomputed", class_id=class_id, logs=len(p.writes), changed=len(updates),
                  finalized=p.finalizing)
     await outbox.enqueue(conn, *events)

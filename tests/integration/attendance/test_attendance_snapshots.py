@@ -113,11 +113,32 @@ async def test_a_session_still_open_when_the_grace_runs_out_counts_to_the_schedu
 async def test_a_cancelled_class_publishes_no_logs(world, get_logs):
     await world.publish("class.scheduled", class_data())
     await world.publish("class.cancelled", class_data(version=2, status="cancelled"))
+    await world.settle()
     await world.publish("meet.participants.fetched",
                         snapshot_data(7, record("c1", -5, 65, bo("c1", (0, 60))), fetched=70))
     await world.settle()
     assert await get_logs(class_id=7) == []
     assert await world.events() == []
+
+
+async def test_a_cancellation_after_the_logs_vacates_them_and_nothing_is_finalized(world, get_logs):
+    await world.publish("class.scheduled", class_data())
+    await world.publish("meet.participants.fetched",
+                        snapshot_data(7, record("c1", -5, None, bo("c1", (0, None))), fetched=30))
+    await world.settle()
+    assert len(await get_logs(class_id=7)) == 3
+    await world.publish("class.cancelled", class_data(version=2, status="cancelled"))
+    await world.publish("meet.participants.fetched",
+                        snapshot_data(7, record("c1", -5, 65, bo("c1", (0, 60))), fetched=70))
+    await world.settle()
+    assert await get_logs(class_id=7) == []
+    latest = {e["person_key"]: e for e in sorted(await world.log_events(), key=lambda e: e["version"])}
+    assert [(e["removed"], e["billable_seconds"]) for e in latest.values()] == [(True, 0)] * 3
+    assert await world.events("attendance.class.finalized") == []
+    await world.publish("class.updated", class_data(version=3))  # not cancelled after all
+    await world.settle()
+    assert by_person(await get_logs(class_id=7))["student:3"]["billable_seconds"] == 60 * 60
+    assert len(await world.events("attendance.class.finalized")) == 1
 
 
 async def test_a_roster_change_empties_the_log_of_who_left_and_adds_who_joined(world, get_logs):
