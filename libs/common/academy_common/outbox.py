@@ -3,6 +3,7 @@
 A crash after the commit but before the publish loses nothing (the row waits); a crash after
 the publish but before the delete re-publishes the same event id, which consumers dedupe.
 Several relays may run: `FOR UPDATE SKIP LOCKED` hands each row to one of them at a time.
+An event the broker will never take (PermanentError, e.g. too large) moves to `outbox_dead`.
 """
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from datetime import datetime, timezone
 
 import asyncpg
 import structlog
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
-from academy_common.bus import Bus
+from academy_common.bus import Bus, PermanentError
 from academy_common.events import CloudEvent
 
 log = structlog.get_logger(__name__)
 
 PENDING = Gauge("outbox_pending", "Outbox rows seen waiting in the last relay batch")
 LAG = Gauge("outbox_relay_lag_seconds", "Age of the oldest event in the last relayed batch")
+DEAD_LETTERED = Counter("outbox_dead_lettered_total", "Outbox events the broker will never take, moved to outbox_dead",
+                        ["type"])
 
 
 async def enqueue(conn: asyncpg.Connection, *events: CloudEvent) -> None:
@@ -78,7 +81,7 @@ class OutboxRelay:
         """Publish one batch with confirms; delete what the broker confirmed, in one transaction.
 
         An event the broker refused (no queue bound yet, nack, timeout) stays for the next
-        round without holding back the others.
+        round without holding back the others; one it will never take moves to `outbox_dead`.
         """
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
@@ -93,13 +96,33 @@ class OutboxRelay:
                 self.bus.publish_raw(bytes(r["body"]), routing_key=r["routing_key"], message_id=r["event_id"])
                 for r in rows
             ), return_exceptions=True)
-            done = [r["id"] for r, result in zip(rows, results) if result is None]
-            failed = [(r["event_id"], result) for r, result in zip(rows, results) if result is not None]
-            for event_id, error in failed:
-                if not isinstance(error, Exception):
-                    raise error
-                log.warning("outbox event not published, will retry", event_id=event_id, error=str(error))
+            done, dead = [], []
+            for row, result in zip(rows, results):
+                if result is None:
+                    done.append(row["id"])
+                elif not isinstance(result, Exception):
+                    raise result
+                elif isinstance(result, PermanentError):
+                    log.error("outbox event the broker will never take, moved to outbox_dead",
+                              event_id=row["event_id"], routing_key=row["routing_key"], error=str(result))
+                    dead.append((row, str(result)))
+                else:
+                    log.warning("outbox event not published, will retry", event_id=row["event_id"], error=str(result))
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
+            if dead:
+                await conn.execute(
+                    """WITH moved AS (DELETE FROM outbox WHERE id = ANY($1::bigint[])
+                                      RETURNING id, event_id, routing_key, body, created_at)
+                       INSERT INTO outbox_dead (event_id, routing_key, body, error, created_at)
+                       SELECT moved.event_id, moved.routing_key, moved.body, failure.error, moved.created_at
+                       FROM moved JOIN unnest($1::bigint[], $2::text[]) AS failure(id, error) USING (id)
+                       ON CONFLICT (event_id) DO UPDATE  -- the same event re-enqueued and refused again
+                       SET routing_key = excluded.routing_key, body = excluded.body, error = excluded.error,
+                           created_at = excluded.created_at, failed_at = now()""",
+                    [row["id"] for row, _ in dead], [error for _, error in dead],
+                )
+        for row, _ in dead:  # counted once committed
+            DEAD_LETTERED.labels(row["routing_key"]).inc()
         oldest: datetime = rows[0]["created_at"]
         LAG.set(max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds()))
         return len(done)

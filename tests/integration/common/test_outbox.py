@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import REGISTRY
+
 from academy_common import outbox
 from academy_common.bus import ConsumerSpec
 from academy_common.consumer import idempotent
@@ -101,6 +103,33 @@ async def test_an_unroutable_event_does_not_hold_back_the_others(bus, pool, uniq
     assert await relay.relay_once() == 1
     await eventually(lambda: _is(pool, 1))
     assert await pool.fetchval("SELECT routing_key FROM outbox") == f"{unique}.nobody"
+
+
+async def test_an_event_the_broker_will_never_take_moves_to_outbox_dead(bus, pool, unique):
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.ok"], idempotent(pool, unique, _record)))
+    bus.max_message_bytes = 2048
+    too_large = new_event(f"{unique}.ok", {"pad": "x" * 4096}, source="/test")
+    unroutable = new_event(f"{unique}.nobody", {}, source="/test")
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.enqueue(conn, too_large, unroutable, new_event(f"{unique}.ok", {}, source="/test"))
+    relay = OutboxRelay(pool, bus, schema=unique)
+    assert await relay.relay_once() == 1
+    dead = await pool.fetch("SELECT * FROM outbox_dead")
+    assert [(d["event_id"], d["routing_key"], bytes(d["body"])) for d in dead] == \
+        [(too_large.id, too_large.type, too_large.to_json())]
+    assert dead[0]["error"].endswith(f"message too large: {len(too_large.to_json())} bytes > 2048")
+    assert dead[0]["created_at"] <= dead[0]["failed_at"]
+    assert _dead_lettered(too_large.type) == 1
+    # A broker that merely refused (no queue bound yet) is retried: that row stays.
+    assert await pool.fetchval("SELECT array_agg(event_id) FROM outbox") == [unroutable.id]
+    assert await relay.relay_once() == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox_dead") == 1
+    assert _dead_lettered(too_large.type) == 1
+    await eventually(lambda: _is(pool, 1))
+
+
+def _dead_lettered(routing_key: str) -> float:
+    return REGISTRY.get_sample_value("outbox_dead_lettered_total", {"type": routing_key}) or 0
 
 
 async def test_a_relay_stopped_while_starting_gives_its_connection_back(bus, pool, unique):
