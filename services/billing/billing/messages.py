@@ -92,6 +92,7 @@ class AttendanceLog(Message):
     billable_seconds: int = Field(ge=0, le=MAX_SECONDS)
     final: bool = False
     corrected: bool = False
+    removed: bool = False  # the person no longer belongs to the class: the log is not counted
 
 
 class ClassFinalized(Message):

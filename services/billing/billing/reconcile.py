@@ -1,10 +1,10 @@
 """Adjustments: how a line whose month is closed gets corrected without touching that bill.
 
 A closed month's bill never changes. What the line should cost now (late data, a corrected
-log, a fixed rate, a cancelled or moved class, another family) is compared with everything
-closed months already charged for it; the difference is charged in the first open month
-after the month it refers to. Once that month closes, the difference is part of what was
-charged, so it is never carried twice.
+log, a fixed rate, a cancelled or moved class, a removed log, another family) is compared
+with everything closed months already charged for it; the difference is charged in the
+first open month after the month it refers to. Once that month closes, the difference is
+part of what was charged, so it is never carried twice.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class Current:
     student_id: int | None
     student_name: str | None
     cancelled: bool
+    removed: bool  # attendance vacated the log: owed nothing, like a cancelled class
     billable_seconds: int
     hourly_rate_cents: int | None
     currency: str | None
@@ -61,7 +62,7 @@ def reconcile(current: Current, billed: list[Billed], closed: frozenset[Month]) 
     target = first_open_after(reference, closed)
     # An open month bills the line itself; only a closed month's share needs an adjustment.
     owed: dict[tuple[int, str | None], tuple[int, int | None]] = {}
-    if not current.cancelled and current.month in closed:
+    if not current.cancelled and not current.removed and current.month in closed:
         owed[(current.party_id, current.currency)] = (current.billable_seconds, current.amount_cents)
     charged: dict[tuple[int, str | None], list[int]] = defaultdict(lambda: [0, 0])
     for b in billed:

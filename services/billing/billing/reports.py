@@ -204,7 +204,7 @@ def _current(r: asyncpg.Record) -> Current:
     return Current(
         party=r["party"], party_id=r["party_id"], class_id=r["class_id"], person_key=r["person_key"],
         class_title=r["title"], scheduled_start=r["scheduled_start"], month=Month.from_date(r["month"]),
-        student_id=r["student_id"], student_name=r["student_name"], cancelled=r["cancelled"],
+        student_id=r["student_id"], student_name=r["student_name"], cancelled=r["cancelled"], removed=r["removed"],
         billable_seconds=r["billable_seconds"], hourly_rate_cents=r["rate_cents"], currency=r["currency"],
         amount_cents=r["amount_cents"], final=r["final"], corrected=r["corrected"])
 

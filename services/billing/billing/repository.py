@@ -96,21 +96,22 @@ async def family_of(conn: asyncpg.Connection, class_id: int, student_id: int) ->
 
 
 async def upsert_line(conn: asyncpg.Connection, party: Party, party_id: int, log: AttendanceLog, zone: str) -> bool:
-    """The line as of the log's newest version, dated and priced by its class when known."""
+    """The line as of the log's newest version, dated and priced by its class when known; a
+    removed log's line is kept (its version still counts) but, like a cancelled one, not billed."""
     applied = await conn.fetchval(
         """INSERT INTO attendance_lines AS l (class_id, person_key, log_id, party, party_id, student_id,
-               billable_seconds, final, corrected, version, scheduled_start, month, cancelled)
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, s.start, local_month(s.start, $12), s.cancelled
-           FROM (SELECT coalesce(c.scheduled_start, $11) AS start, coalesce(c.status = 'cancelled', false) AS cancelled
+               billable_seconds, final, corrected, removed, version, scheduled_start, month, cancelled)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, s.start, local_month(s.start, $13), s.cancelled
+           FROM (SELECT coalesce(c.scheduled_start, $12) AS start, coalesce(c.status = 'cancelled', false) AS cancelled
                  FROM (SELECT 1) AS one LEFT JOIN classes c ON c.class_id = $1) AS s
            ON CONFLICT (class_id, person_key) DO UPDATE SET log_id = EXCLUDED.log_id, party = EXCLUDED.party,
                party_id = EXCLUDED.party_id, student_id = EXCLUDED.student_id,
                billable_seconds = EXCLUDED.billable_seconds, final = EXCLUDED.final,
-               corrected = EXCLUDED.corrected, version = EXCLUDED.version,
+               corrected = EXCLUDED.corrected, removed = EXCLUDED.removed, version = EXCLUDED.version,
                scheduled_start = EXCLUDED.scheduled_start, month = EXCLUDED.month, cancelled = EXCLUDED.cancelled
            WHERE l.version < EXCLUDED.version RETURNING true""",
         log.class_id, log.person_key, log.log_id, party, party_id, log.student_id, log.billable_seconds,
-        log.final, log.corrected, log.version, log.scheduled_start, zone)
+        log.final, log.corrected, log.removed, log.version, log.scheduled_start, zone)
     if applied:
         await conn.execute(_REPRICE + "l.class_id = $1 AND l.person_key = $2", log.class_id, log.person_key)
     return bool(applied)
@@ -173,7 +174,7 @@ async def month_lines(conn: asyncpg.Connection, party: Party, party_ids: Sequenc
            FROM attendance_lines l
            LEFT JOIN classes c ON c.class_id = l.class_id
            LEFT JOIN students s ON s.student_id = l.student_id
-           WHERE l.party = $1 AND l.party_id = ANY($2::bigint[]) AND l.month = $3 AND NOT l.cancelled
+           WHERE l.party = $1 AND l.party_id = ANY($2::bigint[]) AND l.month = $3 AND NOT l.cancelled AND NOT l.removed
            ORDER BY l.party_id, l.scheduled_start, l.class_id, l.person_key""",
         party, list(party_ids), month.first_day)
     lines: dict[int, list[Line]] = {}
@@ -194,7 +195,7 @@ async def names(conn: asyncpg.Connection, party: Party, party_ids: Sequence[int]
 
 
 _CANDIDATE_COLUMNS = """l.class_id, l.person_key, l.party, l.party_id, c.title, l.scheduled_start, l.month,
-    l.student_id, s.name AS student_name, l.cancelled, l.billable_seconds, l.rate_cents, l.currency,
+    l.student_id, s.name AS student_name, l.cancelled, l.removed, l.billable_seconds, l.rate_cents, l.currency,
     l.amount_cents, l.final, l.corrected"""
 
 
@@ -259,7 +260,7 @@ async def freeze_lines(conn: asyncpg.Connection, month: Month) -> None:
         """INSERT INTO closed_lines (period, class_id, person_key, kind, party, party_id, currency,
                billable_seconds, amount_cents, origin_period)
            SELECT $1, class_id, person_key, 'line', party, party_id, currency, billable_seconds, amount_cents, $1
-           FROM attendance_lines WHERE month = $1 AND NOT cancelled""",
+           FROM attendance_lines WHERE month = $1 AND NOT cancelled AND NOT removed""",
         month.first_day)
 
 

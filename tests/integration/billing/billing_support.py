@@ -1,6 +1,8 @@
 """Input events for billing (as the scheduler and attendance publish them) and a feeder."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -8,9 +10,11 @@ import asyncpg
 from academy_common.bus import Bus
 from academy_common.events import CloudEvent, new_event, rfc3339
 
+from tests.support.services import BILLING
 from tests.support.waiting import eventually
 
 CONSUMER = "billing.events"
+CSV = BILLING | {"Accept": "text/csv"}
 
 
 def family(family_id: int, name: str = "Family", *, version: int = 1) -> CloudEvent:
@@ -45,7 +49,8 @@ def klass(class_id: int, start: datetime, *, minutes: int = 60, teacher_id: int 
 
 def log_data(class_id: int, start: datetime, *, role: str = "student", student_id: int | None = 3,
              family_id: int | None = 2, teacher_id: int | None = None, seconds: int = 3600,
-             final: bool = True, version: int = 1, corrected: bool = False, minutes: int = 60) -> dict[str, Any]:
+             final: bool = True, version: int = 1, corrected: bool = False, removed: bool = False,
+             minutes: int = 60) -> dict[str, Any]:
     person_key = {"student": f"student:{student_id}", "teacher": f"teacher:{teacher_id}"}.get(role, "guest:users/9")
     if role != "student":
         student_id = family_id = None
@@ -56,7 +61,7 @@ def log_data(class_id: int, start: datetime, *, role: str = "student", student_i
         "email": "p@x.org", "display_name": "P", "scheduled_start": rfc3339(start),
         "scheduled_end": rfc3339(start + timedelta(minutes=minutes)), "first_join": rfc3339(start), "last_leave": None,
         "joins": 1, "attended_seconds": seconds, "billable_seconds": seconds, "status": "present",
-        "late": False, "left_early": False, "final": final, "corrected": corrected,
+        "late": False, "left_early": False, "final": final, "corrected": corrected, "removed": removed,
     }
 
 
@@ -73,6 +78,16 @@ async def set_rate(api, kind: str, party_id: int, cents: int, effective_from: st
                              json={"hourly_rate_cents": cents, "currency": currency, "effective_from": effective_from})
     assert status == 200, body
     return body
+
+
+async def csv_rows(http, path: str, year: int = 2025, month: int = 3) -> list[list[str]]:
+    async with http.get(path, params={"year": year, "month": month}, headers=CSV) as response:
+        assert response.status == 200
+        assert response.content_type == "text/csv" and response.charset == "utf-8"
+        assert "attachment" in response.headers["Content-Disposition"]
+        text = await response.text()
+    assert text.endswith("\r\n")
+    return list(csv.reader(io.StringIO(text, newline="")))
 
 
 async def families(api, year: int, month: int, **params) -> dict:

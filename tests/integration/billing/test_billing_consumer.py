@@ -115,7 +115,8 @@ async def test_the_running_month_totals_always_equal_the_sum_of_the_lines(api, f
         class_id, student_id = rng.randrange(1, 7), rng.choice([3, 4])
         version = versions[(class_id, student_id)] = versions.get((class_id, student_id), 0) + 1
         await feed(log(class_id, starts[class_id % 3], student_id=student_id, family_id=rng.choice([2, 5]),
-                       seconds=rng.randrange(0, 3601), final=rng.random() < 0.5, version=version),
+                       seconds=rng.randrange(0, 3601), final=rng.random() < 0.5, version=version,
+                       removed=rng.random() < 0.25),
                    teacher_log(class_id, starts[class_id % 3], seconds=rng.randrange(0, 3601), version=step + 1))
         if step % 10 == 9:
             moved = rng.choice(starts)
@@ -131,8 +132,9 @@ async def test_the_running_month_totals_always_equal_the_sum_of_the_lines(api, f
                   coalesce(sum(amount_cents), 0)::bigint AS amount_cents,
                   sum(billable_seconds)::bigint AS billable_seconds,
                   count(*) AS lines, count(*) FILTER (WHERE NOT final) AS provisional_lines
-           FROM attendance_lines WHERE NOT cancelled GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4""")
+           FROM attendance_lines WHERE NOT cancelled AND NOT removed GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4""")
     assert [dict(r) for r in running] == [dict(r) for r in summed] and len(summed) > 3
+    assert await service.pool.fetchval("SELECT count(*) FROM attendance_lines WHERE removed") > 0
 
 
 async def test_a_changed_academy_timezone_re_dates_every_line(make_settings):

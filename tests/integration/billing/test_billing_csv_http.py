@@ -1,11 +1,10 @@
 """CSV over HTTP: the whole month, spreadsheet-safe, the same figures as JSON, open or closed."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 
 from tests.integration.billing.billing_support import (
+    csv_rows,
     families,
     family,
     klass,
@@ -15,21 +14,9 @@ from tests.integration.billing.billing_support import (
     teacher,
     teacher_log,
 )
-from tests.support.services import BILLING
 
 MARCH = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
-CSV = BILLING | {"Accept": "text/csv"}
 TITLE = 'Algebra, "advanced"\nsecond line — Élodie 🎻'
-
-
-async def csv_rows(http, path: str, year: int = 2025, month: int = 3) -> list[list[str]]:
-    async with http.get(path, params={"year": year, "month": month}, headers=CSV) as response:
-        assert response.status == 200
-        assert response.content_type == "text/csv" and response.charset == "utf-8"
-        assert "attachment" in response.headers["Content-Disposition"]
-        text = await response.text()
-    assert text.endswith("\r\n")
-    return list(csv.reader(io.StringIO(text, newline="")))
 
 
 async def test_family_csv_has_a_row_per_line_totals_and_escaped_text(http, api, feed):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 MARCH, APRIL, MAY, JUNE = Month(2025, 3), Month(2025, 4), Month(2025, 5), Month(2025, 6)
 NOW = Current(party="family", party_id=2, class_id=7, person_key="student:3", class_title="Algebra",
               scheduled_start=datetime(2025, 3, 10, 15, tzinfo=UTC), month=MARCH, student_id=3,
-              student_name="Bo", cancelled=False, billable_seconds=3600, hourly_rate_cents=2000, currency="EUR",
+              student_name="Bo", cancelled=False, removed=False, billable_seconds=3600, hourly_rate_cents=2000, currency="EUR",
               amount_cents=2000, final=True, corrected=False)
 
 
@@ -57,6 +57,14 @@ def test_corrections_go_past_every_closed_month():
 def test_a_cancelled_class_is_credited_back():
     outcome = reconcile(replace(NOW, cancelled=True), [billed()], frozenset({MARCH}))
     assert summary(outcome) == [(2, "EUR", -3600, -2000)] and outcome.adjustments[0][1].hourly_rate_cents is None
+
+
+def test_a_removed_log_is_credited_back_like_a_cancelled_class():
+    for removed in (replace(NOW, removed=True), replace(NOW, removed=True, billable_seconds=0, amount_cents=0)):
+        outcome = reconcile(removed, [billed()], frozenset({MARCH}))
+        assert outcome == reconcile(replace(NOW, cancelled=True), [billed()], frozenset({MARCH}))
+    unpriced = replace(NOW, removed=True, hourly_rate_cents=None, currency=None, amount_cents=None)
+    assert reconcile(unpriced, [], frozenset({MARCH})).adjustments == ()  # nothing owed: no error line
 
 
 def test_a_class_moved_to_an_open_month_is_credited_where_it_was_billed():
