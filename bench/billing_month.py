@@ -42,7 +42,7 @@ BARE_AGGREGATE = """
     SELECT party_id, currency, coalesce(sum(amount_cents), 0)::bigint AS amount_cents,
            sum(billable_seconds)::bigint AS billable_seconds, count(*) AS lines,
            count(*) FILTER (WHERE NOT final) AS provisional_lines
-    FROM attendance_lines WHERE party = 'family' AND month = $1 AND NOT cancelled
+    FROM attendance_lines WHERE party = 'family' AND month = $1 AND NOT cancelled AND NOT removed
     GROUP BY party_id, currency"""
 
 
