@@ -71,9 +71,10 @@ class OutboxRelay:
                 relayed = 0
                 await asyncio.sleep(self.poll_s)
             if relayed < self.batch:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
-                except asyncio.TimeoutError:
+                try:  # not wait_for: on 3.11 it can swallow a stop that comes with a wake-up
+                    async with asyncio.timeout(self.poll_s):
+                        await self._wake.wait()
+                except TimeoutError:
                     pass
                 self._wake.clear()
 

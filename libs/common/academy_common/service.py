@@ -153,7 +153,10 @@ class Service:
             await self.bus.drain(self.settings.drain_timeout_s)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=self.settings.drain_timeout_s)
+            if stuck:  # a job that swallowed its cancellation must not hold the shutdown up
+                log.error("background jobs did not stop", jobs=sorted(t.get_name() for t in stuck))
         self._tasks.clear()
         if self._runner is not None:
             await self._runner.cleanup()

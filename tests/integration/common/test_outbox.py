@@ -142,3 +142,16 @@ async def test_a_relay_stopped_while_starting_gives_its_connection_back(bus, poo
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     await eventually(lambda: pool.get_idle_size() == pool.get_size(), timeout=5)
+
+
+async def test_a_stop_that_comes_with_a_wake_up_still_stops_the_relay(bus, pool, unique):
+    """On Python 3.11, `asyncio.wait_for` swallows a cancellation that arrives as the awaited
+    thing completes: a NOTIFY at the moment of shutdown kept the relay running forever and the
+    service's stop waiting for it."""
+    relay = OutboxRelay(pool, bus, schema=unique, poll_s=30)
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.3)  # the first round is done; the relay waits for a wake-up
+    relay._wake.set()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert done and task.cancelled()
