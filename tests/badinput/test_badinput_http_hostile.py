@@ -206,3 +206,18 @@ async def test_a_nul_byte_in_a_query_filter_is_a_422(start, client):
 async def test_a_deeply_nested_body_is_a_400(start, client):
     async with start("attendance") as service, client(service) as http:
         await check_rejected(service, http, req("POST", "/monitoring/unmatched/mappings", raw=b"[" * 100_000), ADMIN)
+
+
+async def test_an_id_in_a_body_must_be_a_json_number(start, client):
+    """`true`, `"1"` and `1.0` are not family 1: a typo must not file a student under a family."""
+    async with start("scheduler") as service, client(service) as http:
+        async with http.post("/api/families", json=person(), headers=ADMIN) as answer:
+            family_id = (await answer.json())["id"]
+        assert family_id == 1
+        for bad in (True, "1", 1.0):
+            await check_rejected(service, http, req("POST", "/api/students", {**person(), "family_id": bad}), ADMIN)
+        await check_rejected(service, http, req("POST", "/api/schedule/classes", new_class(duration_minutes="60")),
+                             ADMIN)
+        await check_rejected(service, http, req("PATCH", "/api/students/1", {"active": "false"}), ADMIN)
+        async with http.post("/api/students", json={**person(), "family_id": family_id}, headers=ADMIN) as answer:
+            assert answer.status == 201, await answer.text()

@@ -76,3 +76,11 @@ def _in_utc(moment: datetime) -> datetime:
 # A date-time in a request or an event: it has an offset and is converted to UTC (a
 # validation error, not a crash, when it cannot be).
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
+def refuse_nul(value: object) -> object:
+    """A pydantic field validator (`field_validator("*")(refuse_nul)`): PostgreSQL text and
+    jsonb cannot hold NUL, so a payload with one is poison, refused before any work."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value

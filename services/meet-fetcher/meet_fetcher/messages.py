@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from academy_common.events import CloudEvent, deterministic_id, new_event, rfc3339
+from academy_common.events import CloudEvent, deterministic_id, new_event, refuse_nul, rfc3339
 from academy_common.meet_api import MeetApiError
 from meet_fetcher.snapshot import Snapshot, records_json
 
@@ -34,13 +34,7 @@ class FetchRequest(BaseModel):
     window_end: AwareDatetime
     requested_at: AwareDatetime | None = None
 
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        """The cache cannot store NUL (nor should Google see it): poison before any call, not after."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("contains a NUL character")
-        return value
+    _no_nul = field_validator("*")(refuse_nul)  # nor should Google see one: poison before any call
 
     @model_validator(mode="after")
     def _coherent(self) -> FetchRequest:

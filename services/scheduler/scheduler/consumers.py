@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import structlog
 from academy_common.bus import PermanentError
-from academy_common.events import CloudEvent
+from academy_common.events import CloudEvent, refuse_nul
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 log = structlog.get_logger(__name__)
@@ -22,13 +22,7 @@ ROUTING_KEYS = ["meet.fetch_failed", "attendance.class.finalized"]
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    @field_validator("*")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        """PostgreSQL text and jsonb cannot hold NUL: such an event is poison, not a crash loop."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("contains a NUL character")
-        return value
+    _storable = field_validator("*")(refuse_nul)
 
 
 class FetchError(_Payload):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 from scheduler.directory import normalize_email
 
@@ -25,7 +25,11 @@ def _meeting_code(value: str) -> str:
     return code
 
 
-Id = Annotated[int, Field(gt=0, lt=2**63)]
+# In a JSON body a number is a number: not "1", 1.0 or true (which would mean family 1).
+Id = Annotated[int, Strict(), Field(gt=0, lt=2**63)]
+Count = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+QueryId = Annotated[int, Field(gt=0, lt=2**63)]  # a query string is all text
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
                  AfterValidator(_printable)]
 Email = Annotated[str, AfterValidator(normalize_email)]

@@ -31,7 +31,7 @@ from scheduler.classes import (
     revise,
 )
 from scheduler.errors import NotFound
-from scheduler.fields import Id, MeetingCode, Name
+from scheduler.fields import Count, Id, MeetingCode, Name, QueryId
 from scheduler.meet import obtain_space
 from scheduler.web import refusals_as_problems, scheduler
 
@@ -48,7 +48,7 @@ class NewClass(BaseModel):
     teacher_id: Id
     student_ids: list[Id] = Field(max_length=500)
     start: Instant
-    duration_minutes: int
+    duration_minutes: Count
     meeting_code: MeetingCode | None = None
 
     def plan(self) -> Plan:
@@ -61,7 +61,7 @@ class ClassPatch(BaseModel):
     teacher_id: Id | None = None
     student_ids: list[Id] | None = Field(default=None, max_length=500)
     start: Instant | None = None
-    duration_minutes: int | None = None
+    duration_minutes: Count | None = None
 
     def changes(self) -> ClassChanges:
         given = self.model_dump(exclude_none=True)
@@ -72,7 +72,7 @@ class ClassPatch(BaseModel):
 
 class ClassQuery(BaseModel):
     upcoming_only: bool = True
-    teacher_id: Id | None = None
+    teacher_id: QueryId | None = None
 
 
 async def _check(conn: asyncpg.Connection, plan: Plan, service: Scheduler, *,

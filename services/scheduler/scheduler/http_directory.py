@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from scheduler import directory_repo, messages
 from scheduler.directory import KINDS, STUDENT, Changes, Entry, Kind, apply
-from scheduler.fields import Email, Id, Name
+from scheduler.fields import Email, Flag, Id, Name, QueryId
 from scheduler.web import refusals_as_problems, scheduler
 
 log = structlog.get_logger(__name__)
@@ -33,7 +33,7 @@ class EntryPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     email: Email | None = None
-    active: bool | None = None
+    active: Flag | None = None
 
 
 class StudentPatch(EntryPatch):
@@ -45,7 +45,7 @@ class EntryQuery(BaseModel):
 
 
 class StudentQuery(EntryQuery):
-    family_id: Id | None = None
+    family_id: QueryId | None = None
 
 
 def _shown(entry: Entry) -> dict:
