@@ -221,3 +221,15 @@ async def test_an_id_in_a_body_must_be_a_json_number(start, client):
         await check_rejected(service, http, req("PATCH", "/api/students/1", {"active": "false"}), ADMIN)
         async with http.post("/api/students", json={**person(), "family_id": family_id}, headers=ADMIN) as answer:
             assert answer.status == 201, await answer.text()
+
+
+async def test_a_body_not_sent_as_json_is_415_even_when_it_parses(start, client):
+    async with start("scheduler") as service, client(service) as http:
+        body = json.dumps(person()).encode()
+        for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/octet-stream"):
+            request = req("POST", "/api/teachers", raw=body, content_type=content_type)
+            status, _, _ = await send(http, request, ADMIN)
+            assert status == 415, content_type
+            await check_rejected(service, http, request, ADMIN)
+        status, _, _ = await send(http, req("POST", "/api/teachers", raw=body), ADMIN)
+        assert status == 201

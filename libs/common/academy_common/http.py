@@ -77,11 +77,15 @@ def _validation_problem(exc: ValidationError) -> Problem:
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """The request body as `model`: 400 when it is not JSON, 422 when it does not validate.
+    """The request body as `model`: 415 unless sent as JSON, 400 when it is not JSON, 422 when
+    it does not validate.
 
     The bytes are read as JSON's own encodings (UTF-8, or 16/32), whatever charset the Content-Type
     names; ValueError covers bad syntax, bad bytes and numbers too long to convert.
     """
+    if not _is_json(request.content_type):
+        raise Problem(415, "Unsupported Media Type",
+                      f"send the body as application/json, not {request.content_type}")
     try:
         raw = json.loads(await request.read())
     except (ValueError, RecursionError):
@@ -91,6 +95,10 @@ async def read_json(request: web.Request, model: type[M]) -> M:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise _validation_problem(exc) from None
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
