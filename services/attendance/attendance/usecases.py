@@ -102,20 +102,28 @@ async def recompute_classes(conn: asyncpg.Connection, class_ids: Iterable[int], 
             results[state.class_id] = Recomputed(waiting)
         else:
             ready.append(state)
-    if not ready:
-        return results
+    if ready:
+        results.update(await _save(conn, await _plan_all(conn, ready, policy), now))
+    return results
+
+
+async def _plan_all(conn: asyncpg.Connection, ready: list[ClassState], policy: Policy) -> list[ClassPlan]:
     ids = [state.class_id for state in ready]
     records = await repository.load_records(conn, ids)
     rosters = await repository.load_rosters(conn, ids)
     mappings = await repository.load_mappings(
         conn, (key for found in records.values() for r in found for p in r.participants for key in identity_keys(p)))
     stored = await repository.lock_logs(conn, ids)
-    plans = [plan(s, records[s.class_id], rosters[s.class_id], mappings, stored[s.class_id], policy) for s in ready]
+    return [plan(s, records[s.class_id], rosters[s.class_id], mappings, stored[s.class_id], policy) for s in ready]
+
+
+async def _save(conn: asyncpg.Connection, plans: list[ClassPlan], now: datetime) -> dict[int, Recomputed]:
+    """The logs of every plan in one statement, then their events through the outbox."""
     log_ids = await repository.save_logs(conn, [(p.ctx, w) for p in plans for w in p.writes])
     finalizing = [p.ctx.class_id for p in plans if p.finalizing]
     if finalizing:
         await repository.mark_final(conn, finalizing, now)
-    events = []
+    events, results = [], {}
     for p in plans:
         class_id = p.ctx.class_id
         updates = [log_updated(payload(log_ids[class_id, w.person_key], w.version, w.content))
