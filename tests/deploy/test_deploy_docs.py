@@ -5,7 +5,7 @@ import pytest
 from deploy_support import FETCH_QUEUE, REPO
 
 METRICS = [
-    "http_requests_total", "http_request_duration_seconds", "bus_messages_consumed_total",
+    "http_requests_total", "http_request_duration_seconds", "bus_messages_consumed_total", "bus_batch_size",
     "bus_messages_published_total", "outbox_pending", "outbox_relay_lag_seconds", "outbox_dead_lettered_total",
     "meet_api_calls_total", "meet_api_call_seconds", "meet_quota_wait_seconds", "meet_fetches_total",
     "meet_calls_per_fetch",

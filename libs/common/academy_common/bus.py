@@ -23,7 +23,7 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from aiormq.exceptions import AMQPError, DeliveryError
 from pamqp.commands import Basic
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from academy_common.events import CONTENT_TYPE, CloudEvent
@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 
 PUBLISHED = Counter("bus_messages_published_total", "Events published and confirmed", ["type"])
 CONSUMED = Counter("bus_messages_consumed_total", "Messages consumed by outcome", ["queue", "outcome"])
+BATCHED = Histogram("bus_batch_size", "Events handled together in one batch (batch consumers)", ["queue"],
+                    buckets=(1, 2, 4, 8, 16, 32, 64))
 
 ATTEMPT_HEADER = "x-academy-attempt"
 ORIGINAL_KEY_HEADER = "x-original-routing-key"
@@ -238,6 +240,7 @@ class Bus:
                 for message, _ in together:
                     await message.ack()
                 CONSUMED.labels(queue, "ok").inc(len(together))
+                BATCHED.labels(queue).observe(len(together))
         for message in alone:
             await self._handle(consumer, message)
 

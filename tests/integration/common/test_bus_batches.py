@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from academy_common import bus as bus_module
@@ -76,6 +77,7 @@ async def test_events_delivered_together_are_handled_together_and_acked_once(bus
     assert alone == []
     assert await queue_depth(bus.connection, queue) == 0
     assert await _effects(pool) == sorted(e.id for e in events)
+    assert REGISTRY.get_sample_value("bus_batch_size_sum", {"queue": queue}) == 10  # the metric SREs see
 
 
 @pytest.mark.parametrize("poison_data, reason", [
