@@ -129,9 +129,11 @@ class System:
 
     async def start_process(self, name: str) -> None:
         process = self.processes[name]
+        # A session of its own: Ctrl-C in a terminal reaches only the launcher, which then stops
+        # the processes in order (producers first) instead of all of them at once.
         process.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", process.module, *process.args, env=process.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
         process.pump = asyncio.create_task(self._pump(process))
 
     async def _pump(self, process: Process) -> None:

@@ -27,6 +27,7 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from academy_common.events import CONTENT_TYPE, CloudEvent
+from academy_common.settings import DEFAULT_MAX_MESSAGE_BYTES
 
 log = structlog.get_logger(__name__)
 
@@ -49,9 +50,6 @@ class PublishError(RuntimeError):
 
 class PermanentError(Exception):
     """Retrying cannot help (malformed or contradictory input): the message goes to the DLQ."""
-
-
-DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass

@@ -12,7 +12,6 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
-from academy_common.events import Instant  # noqa: F401  (request models use it)
 
 log = structlog.get_logger(__name__)
 

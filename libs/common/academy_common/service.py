@@ -169,8 +169,9 @@ class Service:
     async def _close_pool(self) -> None:
         """Close gracefully, but never wait forever on a connection somebody failed to release."""
         try:
-            await asyncio.wait_for(self.pool.close(), self.settings.drain_timeout_s)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.settings.drain_timeout_s):
+                await self.pool.close()
+        except TimeoutError:
             log.warning("database connections still in use at shutdown, closing them")
             self.pool.terminate()
 

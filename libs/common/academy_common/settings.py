@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
 ROLES = ("admin", "billing", "viewer")
 
 
@@ -58,7 +60,7 @@ class ServiceSettings(BaseSettings):
     publish_timeout_s: float = Field(default=10.0, gt=0)
     # Larger bodies are refused by publishers and dead-lettered unparsed by consumers. A 300-person
     # snapshot is ~0.3 MiB; keep it under RabbitMQ's max_message_size (128 MiB by default).
-    bus_max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    bus_max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=1024)
     outbox_poll_s: float = Field(default=1.0, gt=0)
     drain_timeout_s: float = Field(default=25.0, gt=0)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Iterable
 
 from attendance.intervals import Interval
 
@@ -103,7 +104,7 @@ class ClassTouch:
     fetch: FetchState = FetchState()
 
 
-def merged_touches(touches: list[ClassTouch]) -> list[ClassTouch]:
+def merged_touches(touches: Iterable[ClassTouch]) -> list[ClassTouch]:
     """One touch per class: the first message's placeholder fields, the latest fetches."""
     merged: dict[int, ClassTouch] = {}
     for t in touches:

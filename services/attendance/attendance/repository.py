@@ -17,7 +17,7 @@ from attendance.intervals import Interval
 from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched
 from attendance.model import (
     ClassContext, ClassState, ClassTouch, ConferenceRecord, CountedSession, FetchState, MeetParticipant, MeetSession,
-    Person, Roster,
+    Person, Roster, merged_touches,
 )
 
 _MAPPINGS_LOCK = "hashtext(current_schema() || '.identity_mappings')"
@@ -64,10 +64,11 @@ async def apply_class_snapshot(conn: asyncpg.Connection, snapshot: ClassSnapshot
 async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch]) -> None:
     """Every class of a batch, locked in class_id order (so batches never deadlock), created
     as a placeholder (version 0) if only Meet has told us about it so far, with what the
-    Meet data says about its fetches merged in: the latest fetch, a session id once known."""
+    Meet data says about its fetches merged in: the latest fetch, a session id once known.
+    Several touches of one class are merged first: one statement may touch a row only once."""
     if not touches:
         return
-    rows = sorted(touches, key=lambda t: t.class_id)
+    rows = sorted(merged_touches(touches), key=lambda t: t.class_id)
     await conn.execute(
         """INSERT INTO classes (class_id, scheduled_start, scheduled_end, space_name, session_id,
                                 last_fetched_at, ended_fetched_at)

@@ -8,7 +8,8 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from academy_common.http import ROLE, Instant, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.events import Instant
+from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
 from academy_common.service import SERVICE_KEY
 
 from attendance import usecases, views

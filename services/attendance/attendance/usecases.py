@@ -17,7 +17,7 @@ from attendance.identity import email_identity, identity_keys, user_identity
 from attendance.merge import compute_logs, is_final
 from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched, class_finalized, log_updated
 from attendance.metrics import LOGS_UPDATED
-from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster, merged_touches
+from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +50,7 @@ async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, poli
     snapshot (roster, window, status) or any participant snapshot. Meet data is kept whatever
     we know of the class; its logs follow once the class snapshot has arrived."""
     await repository.share_mappings(conn)
-    await repository.lock_classes(conn, merged_touches([m.touch() for m in messages]))
+    await repository.lock_classes(conn, [m.touch() for m in messages])
     changed: set[int] = set()
     for message in messages:
         if isinstance(message, ClassSnapshot):

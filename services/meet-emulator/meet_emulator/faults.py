@@ -34,14 +34,8 @@ class ErrorRule:
     fired: int = 0
 
     def take(self, method: str) -> ApiError | None:
-        if not fnmatch.fnmatchcase(method, self.method):
+        if not _fires(self, method):
             return None
-        if self.count is not None and self.fired >= self.count:
-            return None
-        self.seen += 1
-        if self.seen <= self.after:
-            return None
-        self.fired += 1
         if self.status == 429:
             error = quota_error("read", "user", None)
             if self.message:
@@ -50,9 +44,7 @@ class ErrorRule:
         return ApiError(self.status, self.message or _default_message(self.status))
 
     def to_dict(self) -> dict[str, Any]:
-        remaining = None if self.count is None else self.count - self.fired
-        return {"method": self.method, "status": self.status, "count": self.count, "after": self.after,
-                "fired": self.fired, "remaining": remaining}
+        return {"method": self.method, "status": self.status, **_counts(self)}
 
 
 @dataclass
@@ -67,20 +59,29 @@ class MalformedRule:
     fired: int = 0
 
     def take(self, method: str) -> bool:
-        if not fnmatch.fnmatchcase(method, self.method):
-            return False
-        if self.count is not None and self.fired >= self.count:
-            return False
-        self.seen += 1
-        if self.seen <= self.after:
-            return False
-        self.fired += 1
-        return True
+        return _fires(self, method)
 
     def to_dict(self) -> dict[str, Any]:
-        remaining = None if self.count is None else self.count - self.fired
-        return {"method": self.method, "kind": self.kind, "count": self.count, "after": self.after,
-                "fired": self.fired, "remaining": remaining}
+        return {"method": self.method, "kind": self.kind, **_counts(self)}
+
+
+def _fires(rule: ErrorRule | MalformedRule, method: str) -> bool:
+    """Whether the rule spoils this request: its method matches, the first ``after`` matching
+    requests have passed, and it has fired fewer than ``count`` times (None: no end)."""
+    if not fnmatch.fnmatchcase(method, rule.method):
+        return False
+    if rule.count is not None and rule.fired >= rule.count:
+        return False
+    rule.seen += 1
+    if rule.seen <= rule.after:
+        return False
+    rule.fired += 1
+    return True
+
+
+def _counts(rule: ErrorRule | MalformedRule) -> dict[str, Any]:
+    remaining = None if rule.count is None else rule.count - rule.fired
+    return {"count": rule.count, "after": rule.after, "fired": rule.fired, "remaining": remaining}
 
 
 def malform(body: dict[str, Any], kind: str, page_token: str | None) -> dict[str, Any] | bytes:

@@ -6,15 +6,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, Strict, StringConstraints
 
+from academy_common.events import refuse_nul
+
 from scheduler.directory import normalize_email
 
 _CODE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-def _printable(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 def _meeting_code(value: str) -> str:
@@ -31,7 +27,7 @@ Count = Annotated[int, Strict()]
 Flag = Annotated[bool, Strict()]
 QueryId = Annotated[int, Field(gt=0, lt=2**63)]  # a query string is all text
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                 AfterValidator(_printable)]
+                 AfterValidator(refuse_nul)]
 Email = Annotated[str, AfterValidator(normalize_email)]
 MeetingCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64),
                         AfterValidator(_meeting_code)]

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import asyncpg
 import structlog
 from academy_common import outbox
-from academy_common.http import Instant, json_response, path_int, read_json, read_query, requires
+from academy_common.events import Instant
+from academy_common.http import json_response, path_int, read_json, read_query, requires
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
