@@ -64,6 +64,17 @@ def scenario(demo: DemoClass) -> dict:
     }
 
 
+async def _free_from(http: aiohttp.ClientSession, scheduler: str, admin: dict[str, str],
+                     teacher_id: int) -> datetime:
+    """When the demo teacher is free: a `make run` restarted while the last demo class still
+    runs schedules the new one after it (a teacher cannot teach two classes at once)."""
+    async with http.get(f"{scheduler}/api/schedule/classes", headers=admin,
+                        params={"teacher_id": teacher_id, "upcoming_only": "true"}) as response:
+        ends = [datetime.fromisoformat(c["scheduled_end"]) for c in await response.json()
+                if c["status"] != "cancelled"]
+    return max(ends, default=datetime.now(timezone.utc)) + timedelta(seconds=5)
+
+
 async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulator: str,
                admin: dict[str, str], *, start_in_s: float = 15, minutes: int = 2) -> DemoClass:
     """Create the academy through the public APIs, then script the class on the emulator."""
@@ -97,7 +108,8 @@ async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulat
                   {"hourly_rate_cents": FAMILY_RATE_CENTS, "currency": "EUR", "effective_from": since})
     await put(f"{billing}/billing/rates/teachers/{teacher['id']}",
               {"hourly_rate_cents": TEACHER_RATE_CENTS, "currency": "EUR", "effective_from": since})
-    start = (datetime.now(timezone.utc) + timedelta(seconds=start_in_s)).replace(microsecond=0)
+    start = max(datetime.now(timezone.utc) + timedelta(seconds=start_in_s),
+                await _free_from(http, scheduler, admin, teacher["id"])).replace(microsecond=0)
     created = await post(f"{scheduler}/api/schedule/classes", {
         "title": "Demo: analytical engines", "teacher_id": teacher["id"],
         "student_ids": [s["id"] for s in students], "start": start.isoformat(), "duration_minutes": minutes,
