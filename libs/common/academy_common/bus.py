@@ -12,6 +12,7 @@ in a fraction of the time quorum queues take, and those tests create hundreds of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
-from aiormq.exceptions import AMQPError, DeliveryError
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError
 from pamqp.commands import Basic
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
@@ -209,7 +210,11 @@ class Bus:
         size = consumer.spec.max_batch
         while consumer.waiting:
             batch, consumer.waiting = consumer.waiting[:size], consumer.waiting[size:]
-            await self._handle_batch(consumer, batch)
+            # Delivered on a channel that has closed since: the broker redelivers those on the
+            # new one, so handling them now would only do the work twice.
+            batch = [message for message in batch if _channel_open(message)]
+            if batch:
+                await self._handle_batch(consumer, batch)
 
     async def _handle_batch(self, consumer: Consumer, messages: list[AbstractIncomingMessage]) -> None:
         """Fresh, well-formed events go to the batch handler together; everything else, and
@@ -236,7 +241,7 @@ class Bus:
                 alone = messages
             else:
                 for message, _ in together:
-                    await message.ack()
+                    await _ack(message)
                 CONSUMED.labels(queue, "ok").inc(len(together))
                 BATCHED.labels(queue).observe(len(together))
         for message in alone:
@@ -252,6 +257,19 @@ class Bus:
             return None
 
     async def _handle(self, consumer: Consumer, message: AbstractIncomingMessage) -> None:
+        """Handle one message. If it can be neither acked nor sent on (the broker is in trouble),
+        it goes back to the queue; a quorum queue's delivery limit bounds how often."""
+        try:
+            await self._handle_one(consumer, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("message returned to the queue", message_id=message.message_id, error=_describe(exc))
+            with contextlib.suppress(ChannelInvalidStateError, AMQPError, OSError):
+                await message.nack(requeue=True)
+            CONSUMED.labels(consumer.spec.queue, "requeued").inc()
+
+    async def _handle_one(self, consumer: Consumer, message: AbstractIncomingMessage) -> None:
         queue = consumer.spec.queue
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
         if len(message.body) > self.max_message_bytes:  # not even parsed: it could take all the memory
@@ -274,7 +292,7 @@ class Bus:
             except Exception as exc:  # transient until proven otherwise: bounded retries
                 await self._retry_or_give_up(consumer, message, attempt, exc)
             else:
-                await message.ack()
+                await _ack(message)
                 CONSUMED.labels(queue, "ok").inc()
 
     async def _retry_or_give_up(self, consumer: Consumer, message: AbstractIncomingMessage, attempt: int,
@@ -291,7 +309,7 @@ class Bus:
             if now_ms - since < self.outage_window_s * 1000:
                 log.warning("dependency unavailable, will retry", error=_describe(exc))
                 await self._forward(message, f"{queue}.retry", {ATTEMPT_HEADER: attempt - 1, OUTAGE_HEADER: since})
-                await message.ack()
+                await _ack(message)
                 CONSUMED.labels(queue, "retried").inc()
                 return
             await self._dead_letter(consumer, message, f"outage lasted over {self.outage_window_s:.0f}s: "
@@ -301,7 +319,7 @@ class Bus:
         else:
             log.warning("handler failed, will retry", attempt=attempt, error=_describe(exc))
             await self._forward(message, f"{queue}.retry", {ATTEMPT_HEADER: attempt})
-            await message.ack()
+            await _ack(message)
             CONSUMED.labels(queue, "retried").inc()
 
     async def _dead_letter(self, consumer: Consumer, message: AbstractIncomingMessage, reason: str) -> None:
@@ -310,7 +328,7 @@ class Bus:
             "x-error": reason[:1000],
             "x-failed-at": datetime.now(timezone.utc).isoformat(),
         })
-        await message.ack()
+        await _ack(message)
         CONSUMED.labels(consumer.spec.queue, "dead_lettered").inc()
 
     def _too_large(self, body: bytes) -> str:
@@ -349,6 +367,22 @@ class Bus:
     async def close(self, drain_timeout: float = 25.0) -> None:
         await self.drain(drain_timeout)
         await self.connection.close()
+
+
+def _channel_open(message: AbstractIncomingMessage) -> bool:
+    try:
+        return message.channel is not None
+    except ChannelInvalidStateError:
+        return False
+
+
+async def _ack(message: AbstractIncomingMessage) -> None:
+    """Ack, unless the message's channel closed since its delivery: the broker has put the
+    message back for redelivery then, and an ack could not reach it anyway."""
+    try:
+        await message.ack()
+    except ChannelInvalidStateError:
+        log.info("channel closed before the ack; the broker redelivers the message", message_id=message.message_id)
 
 
 def _is_outage(exc: BaseException) -> bool:

@@ -75,6 +75,28 @@ async def test_transient_failure_is_retried_then_succeeds(bus, unique):
     assert await queue_depth(bus.connection, f"{unique}.q.dlq") == 0
 
 
+async def test_a_message_that_cannot_be_sent_to_its_retry_queue_goes_back_to_its_queue(bus, unique, monkeypatch):
+    """The handler failed and the copy for the retry queue was not confirmed: the message must
+    not sit unacked on a live channel for ever, it comes back and is handled."""
+    calls, forward = [], bus._forward
+
+    async def flaky(event):
+        calls.append(event.id)
+        if len(calls) == 1:
+            raise RuntimeError("deadlock detected")
+
+    async def unconfirmed_once(message, queue_name, headers):
+        monkeypatch.setattr(bus, "_forward", forward)
+        raise PublishError("no confirm within 5s")
+
+    monkeypatch.setattr(bus, "_forward", unconfirmed_once)
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.flaky"], flaky))
+    await bus.publish(new_event(f"{unique}.flaky", {}, source="/test"))
+    await eventually(lambda: len(calls) == 2)
+    await bus.drain(timeout=5)
+    assert await queue_depth(bus.connection, f"{unique}.q") == 0
+
+
 async def test_poison_reaches_the_dlq_after_bounded_tries_and_the_consumer_goes_on(bus, unique):
     calls, good = [], []
 

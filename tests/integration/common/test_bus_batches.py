@@ -13,6 +13,7 @@ from academy_common import bus as bus_module
 from academy_common.bus import ATTEMPT_HEADER, Bus, Consumer, ConsumerSpec, PermanentError
 from academy_common.consumer import idempotent, idempotent_batch
 from academy_common.events import new_event
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually, get_one, queue_depth
 
 
@@ -189,6 +190,50 @@ async def test_drain_finishes_the_messages_waiting_for_a_batch(amqp_url, pool, u
         await bus.close(drain_timeout=1)
 
 
+async def test_a_broker_connection_cut_mid_batch_strands_nothing(bus, pool, unique):
+    """Both batch workers are inside the handler and a message waits for them when the
+    connection drops. Their acks (and that waiting message) belong to a dead channel; the
+    broker redelivers everything on the new one. Every event must take effect and be acked."""
+    queue, key = f"{unique}.q", f"{unique}.put"
+    proxy = await TcpProxy.for_url(bus_url := _amqp_url(bus)).start()
+    cut_bus = await Bus.connect(proxy.url(bus_url) + "?reconnect_interval=0.2", queue_type="classic",
+                                publish_timeout=5)
+    release, handling = asyncio.Event(), []
+
+    async def slow(conn, events):
+        handling.append([e.id for e in events])
+        await release.wait()
+        await _record(conn, events)
+
+    events = [new_event(key, {}, source="/test") for _ in range(5)]
+    try:
+        consumer = await cut_bus.consume(ConsumerSpec(queue, [key], idempotent(pool, queue, _record_one),
+                                                      batch_handler=idempotent_batch(pool, queue, slow)))
+        await bus.publish(events[0])
+        await eventually(lambda: len(handling) == 1)
+        await bus.publish(events[1])
+        await eventually(lambda: len(handling) == 2)  # both workers are stuck in the handler
+        await bus.publish(events[2])
+        await eventually(lambda: len(consumer.waiting) == 1)
+        await proxy.sever()
+        await eventually(lambda: consumer.channel.is_closed)
+        await proxy.restore()
+        await eventually(lambda: len(consumer.waiting) >= 4)  # the three again, on the new channel
+        release.set()
+        await eventually(lambda: _is(pool, events[:3]))
+        await bus.publish(events[3])  # the consumer still takes new work
+        await eventually(lambda: _is(pool, events[:4]))
+        await cut_bus.drain(timeout=5)  # a message left unacked would go back to the queue here
+        assert await queue_depth(bus.connection, queue) == 0
+    finally:
+        await cut_bus.close(drain_timeout=1)
+        await proxy.close()
+
+
+def _amqp_url(bus) -> str:
+    return str(bus.connection.url)
+
+
 async def test_a_message_arriving_as_the_batch_worker_finishes_is_not_stranded(monkeypatch):
     """A delivery handled in the loop turn right after the last worker's last step, before its
     task's done callbacks run, must still get a worker. Fake messages: no broker can time a
@@ -218,6 +263,7 @@ class _FakeMessage:
     message_id: str
     headers: dict = field(default_factory=dict)
     acked: bool = False
+    channel: object = "open"
 
     @classmethod
     def of(cls, event) -> _FakeMessage:
