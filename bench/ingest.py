@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 
 import aio_pika
 import asyncpg
-from academy_common.bus import Bus
+from academy_common.bus import CONSUMED, Bus
 from academy_common.db import create_pool
 from academy_common.events import CloudEvent, new_event, rfc3339
 from academy_common.logging import configure_logging
@@ -120,8 +120,12 @@ def session_rows(event: CloudEvent) -> list[tuple]:
 # -- the service ----------------------------------------------------------------------------
 
 def consumed(queue: str) -> float:
-    return sum(REGISTRY.get_sample_value("bus_messages_consumed_total", {"queue": queue, "outcome": o}) or 0.0
-               for o in ("ok", "dead_lettered", "retried"))
+    """Messages the queue's consumer has settled. Read from the counter itself: the registry's
+    lookup runs every collector (the process collector reads /proc), which polled every 20 ms
+    took ~6% of the CPU the timed service needs."""
+    return sum(sample.value for metric in CONSUMED.collect() for sample in metric.samples
+               if sample.name.endswith("_total") and sample.labels["queue"] == queue
+               and sample.labels["outcome"] in ("ok", "dead_lettered", "retried"))
 
 
 async def wait_for(check, timeout: float = 170.0, interval: float = 0.02) -> None:
