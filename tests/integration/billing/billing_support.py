@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -14,6 +14,7 @@ from tests.support.services import BILLING
 from tests.support.waiting import eventually
 
 CONSUMER = "billing.events"
+MARCH = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # a class start the billing tests share
 CSV = BILLING | {"Accept": "text/csv"}
 
 

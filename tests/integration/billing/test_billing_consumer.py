@@ -9,6 +9,7 @@ from academy_common.events import new_event
 from billing.app import build
 
 from tests.integration.billing.billing_support import (
+    MARCH,
     Feed,
     families,
     family,
@@ -24,7 +25,6 @@ from tests.integration.billing.billing_support import (
 from tests.support.services import running
 from tests.support.waiting import eventually, queue_depth
 
-MARCH = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 APRIL = datetime(2025, 4, 10, 15, 0, tzinfo=UTC)
 
 

@@ -1,9 +1,8 @@
 """CSV over HTTP: the whole month, spreadsheet-safe, the same figures as JSON, open or closed."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from tests.integration.billing.billing_support import (
+    MARCH,
     csv_rows,
     families,
     family,
@@ -15,7 +14,6 @@ from tests.integration.billing.billing_support import (
     teacher_log,
 )
 
-MARCH = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 TITLE = 'Algebra, "advanced"\nsecond line — Élodie 🎻'
 
 

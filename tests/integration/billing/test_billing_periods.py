@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from tests.integration.billing.billing_support import (
+    MARCH,
     families,
     family,
     klass,
@@ -17,7 +18,6 @@ from tests.integration.billing.billing_support import (
 )
 from tests.support.services import VIEWER
 
-MARCH = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 MARCH_20 = datetime(2025, 3, 20, 15, 0, tzinfo=UTC)
 
 

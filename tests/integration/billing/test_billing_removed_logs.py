@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.integration.billing.billing_support import (
+    MARCH,
     csv_rows,
     families,
     family,
@@ -16,7 +17,6 @@ from tests.integration.billing.billing_support import (
     teachers,
 )
 
-MARCH = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 MARCH_20 = datetime(2025, 3, 20, 15, 0, tzinfo=UTC)
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.integration.billing.billing_support import (
+    MARCH,
     families,
     family,
     klass,
@@ -17,8 +18,6 @@ from tests.integration.billing.billing_support import (
     teachers,
 )
 from tests.support.services import BILLING
-
-MARCH = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 
 
 async def test_a_month_bills_each_student_line_and_pays_the_teacher(api, feed):
