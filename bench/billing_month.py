@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 
 import aiohttp
 import asyncpg
+from aiohttp import web
+
 from academy_common.db import create_pool, migrate
 from academy_common.http import create_app
 from academy_common.logging import configure_logging
 from academy_common.service import SERVICE_KEY
-from aiohttp import web
 from billing import repository as repo
 from billing.app import HERE, build
 from billing.months import Month

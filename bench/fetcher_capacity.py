@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC
 
 import aio_pika
 import aiohttp
@@ -56,15 +57,15 @@ def scenario(first: int, last: int) -> dict:
 
 
 def fetch_request(n: int) -> CloudEvent:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    start = datetime.now(timezone.utc) - timedelta(minutes=10)
+    start = datetime.now(UTC) - timedelta(minutes=10)
     return new_event("class.fetch_requested", {
         "class_id": n + 1, "session_id": str(uuid.uuid4()), "reason": "active", "attempt": 1,
         "space_name": f"spaces/cap{n}", "meeting_code": None, "organizer_email": f"teacher{n}@school.org",
         "scheduled_start": rfc3339(start), "scheduled_end": rfc3339(start + timedelta(minutes=60)),
         "window_start": rfc3339(start - timedelta(minutes=30)), "window_end": rfc3339(start + timedelta(minutes=90)),
-        "requested_at": rfc3339(datetime.now(timezone.utc)),
+        "requested_at": rfc3339(datetime.now(UTC)),
     }, source="/bench")
 
 

@@ -27,18 +27,18 @@ import statistics
 import time
 import urllib.parse
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aio_pika
 import aiohttp
 import asyncpg
+
 from attendance.handlers import QUEUE as ATTENDANCE_QUEUE
 from billing.handlers import QUEUE as BILLING_QUEUE
 from meet_fetcher.app import QUEUE as FETCHER_QUEUE
 from scheduler.consumers import QUEUE as SCHEDULER_QUEUE
-
 from scripts.system import SERVICES, System, free_port
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -123,7 +123,7 @@ async def seed(http: aiohttp.ClientSession, system: System, students: int) -> tu
     family = await post("scheduler", "/api/families", {"name": "Bench family", "email": "family@bench.example"})
     people = [await post("scheduler", "/api/students", {"name": f"Student {i}", "email": f"s{i}@bench.example",
                                                          "family_id": family["id"]}) for i in range(students)]
-    start = datetime.now(timezone.utc) + timedelta(seconds=CLASS_STARTS_IN_S)
+    start = datetime.now(UTC) + timedelta(seconds=CLASS_STARTS_IN_S)
     # Leaves every 4.3 s from 5 s into the class: not a multiple of the 1.8 s cadence, so the
     # leaves fall at every phase of it.
     leaves = [start + timedelta(seconds=5 + 4.3 * i) for i in range(students)]
@@ -158,7 +158,7 @@ async def observe(seen: asyncio.Queue, class_id: int, leaves: dict[str, float]) 
     while len(found) < len(leaves):
         try:
             received, event = await asyncio.wait_for(seen.get(), max(1.0, deadline - time.time()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise SystemExit(f"only {len(found)} of {len(leaves)} leaves reached the logs in time") from None
         data = event["data"]
         if data.get("class_id") != class_id:

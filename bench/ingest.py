@@ -24,10 +24,12 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aio_pika
 import asyncpg
+from prometheus_client import REGISTRY
+
 from academy_common.bus import CONSUMED, Bus
 from academy_common.db import create_pool
 from academy_common.events import CloudEvent, new_event, rfc3339
@@ -36,11 +38,10 @@ from academy_common.service import Service
 from attendance.app import build
 from attendance.handlers import QUEUE
 from attendance.settings import Settings
-from prometheus_client import REGISTRY
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 SOURCE = "/bench/ingest"
 POOL_SIZE = 10  # academy_common.db.create_pool's default max_size, what the service runs with
 
@@ -278,7 +279,7 @@ async def main(load: Load, relay: bool = True) -> None:
           f" {sum(len(e.to_json()) for e in events) / load.snapshots / 1024:.1f} KiB per message")
     try:
         bus = await asyncio.wait_for(Bus.connect(AMQP_URL, exchange=settings.bus_exchange), 30)
-    except (asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, OSError) as exc:
         raise SystemExit(f"RabbitMQ at {AMQP_URL} does not answer: {exc!r}") from None
     service = None
     try:

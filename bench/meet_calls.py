@@ -16,7 +16,7 @@ import asyncio
 import os
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from academy_common.db import create_pool, migrate
 from academy_common.events import rfc3339
@@ -30,7 +30,7 @@ from meet_fetcher.messages import FetchRequest
 from meet_fetcher.snapshot import records_json
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 CADENCE_S, MINUTES, PEOPLE = 180, 60, 10
 PEOPLE_METHOD = "people.getBatchGet"
 

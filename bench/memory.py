@@ -17,8 +17,8 @@ import asyncio
 import time
 
 import asyncpg
-from academy_common.bus import Bus
 
+from academy_common.bus import Bus
 from bench.freshness import AMQP_URL, exchange, isolated_system, scaled_env
 from bench.ingest import Load, publish_all
 from scripts.system import System

@@ -4,7 +4,7 @@ arrival, a rejoin, two devices at once, a guest, an absentee)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
@@ -72,7 +72,7 @@ async def _free_from(http: aiohttp.ClientSession, scheduler: str, admin: dict[st
                         params={"teacher_id": teacher_id, "upcoming_only": "true"}) as response:
         ends = [datetime.fromisoformat(c["scheduled_end"]) for c in await response.json()
                 if c["status"] != "cancelled"]
-    return max(ends, default=datetime.now(timezone.utc)) + timedelta(seconds=5)
+    return max(ends, default=datetime.now(UTC)) + timedelta(seconds=5)
 
 
 async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulator: str,
@@ -108,7 +108,7 @@ async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulat
                   {"hourly_rate_cents": FAMILY_RATE_CENTS, "currency": "EUR", "effective_from": since})
     await put(f"{billing}/billing/rates/teachers/{teacher['id']}",
               {"hourly_rate_cents": TEACHER_RATE_CENTS, "currency": "EUR", "effective_from": since})
-    start = max(datetime.now(timezone.utc) + timedelta(seconds=start_in_s),
+    start = max(datetime.now(UTC) + timedelta(seconds=start_in_s),
                 await _free_from(http, scheduler, admin, teacher["id"])).replace(microsecond=0)
     created = await post(f"{scheduler}/api/schedule/classes", {
         "title": "Demo: analytical engines", "teacher_id": teacher["id"],

@@ -13,7 +13,7 @@ import os
 import secrets
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 
@@ -68,7 +68,7 @@ async def main(args: argparse.Namespace) -> int:
         headers = {"Authorization": f"Bearer {admin}"}
         print(f"\n  scheduler   {system.url('scheduler')}/api/schedule/classes?upcoming_only=false")
         print(f"  attendance  {system.url('attendance')}/monitoring/attendance-logs")
-        today = datetime.now(timezone.utc)
+        today = datetime.now(UTC)
         print(f"  billing     {system.url('billing')}/monitoring/billing/families?year={today.year}&month={today.month}")
         print(f"  fetcher     {system.url('meet-fetcher')}/metrics")
         print(f"  tokens      API_TOKENS={api_tokens}")

@@ -13,7 +13,7 @@ import subprocess
 import urllib.parse
 import uuid
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import asyncpg
 import pytest

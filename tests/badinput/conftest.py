@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from meet_emulator.testing import run_emulator
 
+from meet_emulator.testing import run_emulator
 from tests.badinput.stacks import started
 
 

@@ -20,7 +20,8 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 HOSTILE_TEXT = st.sampled_from([
     "'; DROP TABLE teachers; --", "1 OR 1=1", "1; SELECT pg_sleep(10)", "\" OR \"\"=\"", "%00", "\x00",
-    "‮evil‭", "👩‍👩‍👧‍👦" * 50, "e\u0301\u0301\u0301", "x" * 10_000, "", " ", "null", "NaN", "-1", "0",
+    "\u202eevil\u202d", "\U0001F469\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466" * 50, "e\u0301\u0301\u0301",
+    "x" * 10_000, "", " ", "null", "NaN", "-1", "0",
     "1e309", str(2**63), str(-2**63 - 1), "2026-13-45T99:00:00Z", "2026-11-25T10:00:00", "2026-11-25T10:00:00+25:00",
     "../../etc/passwd", "<script>alert(1)</script>", "${jndi:ldap://x}", "true", "[]", "{}",
     "0001-01-01", "9999-12-31", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",  # no UTC datetime
@@ -159,7 +160,7 @@ def _body(schema: dict | None, doc: dict) -> st.SearchStrategy[tuple[bytes | Non
         lambda value: (json.dumps(value).encode(), "application/json"))
     not_json = st.sampled_from([(b"{not json", "application/json"), (b"", "application/json"),
                                 (b"name=x&email=y", "application/x-www-form-urlencoded"),
-                                (b"\xff\xfe\x00", "application/json"), ("{\"name\": \"x\"}".encode(), "text/plain"),
+                                (b"\xff\xfe\x00", "application/json"), (b"{\"name\": \"x\"}", "text/plain"),
                                 (b'{"a": 1e309, "b": NaN}', "application/json"),
                                 (b"1" * 5000, "application/json"),  # more digits than int() converts
                                 (b'{"name": "x"}', "application/json; charset=bogus")])

@@ -6,22 +6,22 @@ snapshot of its schema changes only when a request or an event changes it.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import asyncpg
+import yaml
+
 import attendance.app
 import billing.app
 import meet_fetcher.app
 import scheduler.app
-import yaml
 from academy_common.service import Service
 from attendance.settings import Settings as AttendanceSettings
 from billing.settings import Settings as BillingSettings
 from meet_fetcher.settings import Settings as FetcherSettings
 from scheduler.settings import Settings as SchedulerSettings
-
 from tests.support.services import isolated_settings, running
 from tests.support.waiting import eventually
 

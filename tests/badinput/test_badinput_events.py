@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 import aio_pika
 import aiohttp
 import pytest
+
 from academy_common.bus import ATTEMPT_HEADER
 from academy_common.events import CONTENT_TYPE, rfc3339
 from academy_common.service import Service
-
 from tests.badinput.stacks import OUTBOX_LOG, SERVICES, Snapshots
 from tests.support.services import ADMIN
 from tests.support.waiting import eventually, queue_depth

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-from academy_common.events import new_event, rfc3339
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from academy_common.events import new_event, rfc3339
 from tests.badinput.openapi_requests import Operation, Request, inline, operations, requests
 from tests.badinput.problems import assert_problem, send
 from tests.badinput.stacks import SERVICES, Snapshots, openapi

@@ -12,9 +12,10 @@ import io
 import json
 import re
 import shlex
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import jsonschema
 import kubernetes_validate
@@ -942,9 +943,8 @@ def cross_references(objs: list[dict]) -> list[str]:
                     if not _port_ok(target, g.ports):
                         errors.append(f"{where}: targetPort {target} is not a port of {g.owner}")
 
-        if kind == "PodDisruptionBudget":
-            if not [g for g in pods_for(ns, spec.get("selector")) if not g.owner.startswith("Job/")]:
-                errors.append(f"{where}: selector matches no long-running pods")
+        if kind == "PodDisruptionBudget" and all(g.owner.startswith("Job/") for g in pods_for(ns, spec.get("selector"))):
+            errors.append(f"{where}: selector matches no long-running pods")
 
         if kind == "NetworkPolicy":
             selected = pods_for(ns, spec.get("podSelector"))
@@ -952,9 +952,9 @@ def cross_references(objs: list[dict]) -> list[str]:
                 errors.append(f"{where}: podSelector matches no pods")
             for rule in spec.get("ingress") or []:
                 for peer in rule.get("from") or []:
-                    if "podSelector" in peer and "namespaceSelector" not in peer:
-                        if not pods_for(ns, peer["podSelector"]):
-                            errors.append(f"{where}: ingress from podSelector {peer['podSelector']} matches no pods")
+                    within = "podSelector" in peer and "namespaceSelector" not in peer
+                    if within and not pods_for(ns, peer["podSelector"]):
+                        errors.append(f"{where}: ingress from podSelector {peer['podSelector']} matches no pods")
                 for port in rule.get("ports") or []:
                     p = port.get("port")
                     if isinstance(p, str) and selected and not any(p in g.ports for g in selected):

@@ -308,7 +308,7 @@ def test_loader_renders_what_kustomize_renders(rendered, target: str) -> None:
     if cmd is None:
         pytest.skip("no kustomize or kubectl binary")
     try:
-        out = subprocess.run([*cmd, str(K8S / target)], capture_output=True, text=True, timeout=120)
+        out = subprocess.run([*cmd, str(K8S / target)], check=False, capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         pytest.skip(f"{cmd[0]} did not run: {exc}")
     if out.returncode != 0 and "unknown command" in out.stderr:
@@ -317,8 +317,8 @@ def test_loader_renders_what_kustomize_renders(rendered, target: str) -> None:
     theirs = {ident(o): o for o in yaml.safe_load_all(out.stdout) if o}
     ours = {ident(o): o for o in rendered[target]}
     assert set(ours) == set(theirs)
-    for key in ours:
-        assert ours[key] == theirs[key], key
+    for key, value in ours.items():
+        assert value == theirs[key], key
 
 
 def test_loader_strategic_merge_and_refusals(tmp_path) -> None:

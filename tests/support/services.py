@@ -1,8 +1,9 @@
 """Run a service in-process for a test, isolated by schema, exchange and queue names."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable, TypeVar
+from typing import TypeVar
 
 import aio_pika
 
@@ -19,12 +20,12 @@ VIEWER = {"Authorization": "Bearer view-token"}
 
 def isolated_settings(cls: type[S], *, database_url: str, amqp_url: str, unique: str, **overrides) -> S:
     """Settings whose schema, exchange and queues belong to this test alone; fast intervals."""
-    values = dict(
-        database_url=database_url, amqp_url=amqp_url, db_schema=unique, queue_prefix=f"{unique}.",
-        bus_exchange=f"{unique}.events", http_host="127.0.0.1", http_port=0, api_tokens=TEST_TOKENS,
-        outbox_poll_s=0.1, consumer_retry_delay_s=0.2, drain_timeout_s=5, log_format="console",
-        bus_queue_type="classic",  # quorum queues are covered by tests/integration/common and e2e
-    )
+    values = {
+        "database_url": database_url, "amqp_url": amqp_url, "db_schema": unique, "queue_prefix": f"{unique}.",
+        "bus_exchange": f"{unique}.events", "http_host": "127.0.0.1", "http_port": 0, "api_tokens": TEST_TOKENS,
+        "outbox_poll_s": 0.1, "consumer_retry_delay_s": 0.2, "drain_timeout_s": 5, "log_format": "console",
+        "bus_queue_type": "classic",  # quorum queues are covered by tests/integration/common and e2e
+    }
     values.update(overrides)
     return cls(**values)
 

@@ -163,7 +163,7 @@ def who(log: dict) -> str:
 
 
 def parse(moment: str | None) -> datetime | None:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else None
+    return datetime.fromisoformat(moment) if moment else None
 
 
 def check_logs(logs: list[dict], start: datetime) -> None:

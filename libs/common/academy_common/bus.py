@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from datetime import UTC, datetime
 
 import aio_pika
 import asyncpg
@@ -139,7 +139,7 @@ class Bus:
             confirmation = await target.publish(message, routing_key, mandatory=True, timeout=self.publish_timeout)
         except DeliveryError as exc:
             raise PublishError(f"{routing_key} {message_id}: returned by the broker (no queue bound?)") from exc
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise PublishError(f"{routing_key} {message_id}: no confirm within {self.publish_timeout}s") from exc
         if not isinstance(confirmation, Basic.Ack):
             raise PublishError(f"{routing_key} {message_id}: broker answered {confirmation!r}")
@@ -326,7 +326,7 @@ class Bus:
         log.error("poison message to the dead-letter queue", reason=reason, message_id=message.message_id)
         await self._forward(message, f"{consumer.spec.queue}.dlq", {
             "x-error": reason[:1000],
-            "x-failed-at": datetime.now(timezone.utc).isoformat(),
+            "x-failed-at": datetime.now(UTC).isoformat(),
         })
         await _ack(message)
         CONSUMED.labels(consumer.spec.queue, "dead_lettered").inc()

@@ -1,7 +1,7 @@
 """Consumer helpers: idempotent, transactional handlers over the service's own tables."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -9,8 +9,14 @@ import structlog
 from academy_common.bus import BatchHandler, ConsumerSpec, Handler, PermanentError
 from academy_common.events import CloudEvent
 
-__all__ = ["ConsumerSpec", "PermanentError", "idempotent", "idempotent_batch", "TransactionalHandler",
-           "TransactionalBatchHandler"]
+__all__ = [
+    "ConsumerSpec",
+    "PermanentError",
+    "TransactionalBatchHandler",
+    "TransactionalHandler",
+    "idempotent",
+    "idempotent_batch",
+]
 
 log = structlog.get_logger(__name__)
 

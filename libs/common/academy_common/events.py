@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -49,7 +49,7 @@ def new_event(
         id=id or str(uuid.uuid4()),
         source=source,
         type=type,
-        time=time or datetime.now(timezone.utc),
+        time=time or datetime.now(UTC),
         subject=subject,
         data=data,
     )
@@ -61,14 +61,14 @@ def rfc3339(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
-    if moment.tzinfo is not timezone.utc:  # what the database and our parsers give needs no conversion
-        moment = moment.astimezone(timezone.utc)
+    if moment.tzinfo is not UTC:  # what the database and our parsers give needs no conversion
+        moment = moment.astimezone(UTC)
     return moment.isoformat()[:-len("+00:00")] + "Z"
 
 
 def _in_utc(moment: datetime) -> datetime:
     try:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00:00+01:00 is a valid RFC 3339 text but no UTC datetime
         raise ValueError("out of range") from None
 

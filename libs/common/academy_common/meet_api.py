@@ -17,13 +17,14 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import google.auth
 import google.auth.exceptions
@@ -108,19 +109,19 @@ _RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]
 def parse_timestamp(value: object) -> datetime:
     """Google's RFC 3339 (up to 9 fractional digits) → aware UTC datetime, digits past µs dropped."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     match = _RFC3339.match(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
     date_time, fraction, zone = match.groups()
     micros = (fraction or "").ljust(6, "0")[:6]
     offset = "+00:00" if zone == "Z" else zone
-    return datetime.fromisoformat(f"{date_time}.{micros}{offset}").astimezone(timezone.utc)
+    return datetime.fromisoformat(f"{date_time}.{micros}{offset}").astimezone(UTC)
 
 
 def format_timestamp(moment: datetime) -> str:
     """The form Google filters accept: UTC, 'Z', microseconds only when present."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]

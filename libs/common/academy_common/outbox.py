@@ -8,7 +8,7 @@ An event the broker will never take (PermanentError, e.g. too large) moves to `o
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -125,5 +125,5 @@ class OutboxRelay:
         for row, _ in dead:  # counted once committed
             DEAD_LETTERED.labels(row["routing_key"]).inc()
         oldest: datetime = rows[0]["created_at"]
-        LAG.set(max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds()))
+        LAG.set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
         return len(done)

@@ -11,8 +11,8 @@ import asyncio
 import dataclasses
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -20,8 +20,8 @@ from aiohttp import web
 
 from academy_common.bus import Bus, ConsumerSpec
 from academy_common.consumer import TransactionalBatchHandler, TransactionalHandler, idempotent, idempotent_batch
-from academy_common.events import CloudEvent
 from academy_common.db import create_pool, migrate
+from academy_common.events import CloudEvent
 from academy_common.http import create_app
 from academy_common.logging import configure_logging
 from academy_common.outbox import OutboxRelay

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from academy_common.service import Service
 from academy_common.settings import load_settings
-
 from attendance.handlers import QUEUE, ROUTING_KEYS, make_handler
 from attendance.routes import routes
 from attendance.settings import Settings

@@ -6,11 +6,10 @@ Its version grows, and an event goes out, only when that content changes.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from academy_common.events import rfc3339
-
 from attendance.corrections import Overrides
 from attendance.model import ClassContext, ComputedLog
 
@@ -69,7 +68,7 @@ class StoredLog:
     version: int
     computed: dict
     content: dict
-    overrides: Overrides = Overrides()
+    overrides: Overrides = field(default_factory=Overrides)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ that event goes to the dead-letter queue and nothing of it is stored.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import asyncpg
 import structlog
@@ -16,10 +16,14 @@ import structlog
 from academy_common.bus import PermanentError
 from academy_common.consumer import TransactionalBatchHandler
 from academy_common.events import CloudEvent
-
 from attendance import usecases
 from attendance.messages import (
-    CLASS_LIFECYCLE, CLASS_SNAPSHOTS, PARTICIPANTS_FETCHED, ClassLifecycle, ClassSnapshot, ParticipantsFetched,
+    CLASS_LIFECYCLE,
+    CLASS_SNAPSHOTS,
+    PARTICIPANTS_FETCHED,
+    ClassLifecycle,
+    ClassSnapshot,
+    ParticipantsFetched,
 )
 from attendance.metrics import SNAPSHOTS
 from attendance.model import Policy

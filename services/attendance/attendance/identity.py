@@ -4,7 +4,7 @@ Display names are never used to match: anyone can type any name into Meet.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from attendance.model import MeetParticipant, Person, Roster
 

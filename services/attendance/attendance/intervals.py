@@ -1,9 +1,9 @@
 """Half-open time intervals [start, end): union, clipping, length."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
 
 ZERO = timedelta(0)
 

@@ -1,13 +1,20 @@
 """Merge a class's Meet sessions into one computed log per person."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
 
 from attendance.identity import resolve
 from attendance.intervals import Interval, clip, covered, whole_seconds
 from attendance.model import (
-    ComputedLog, ConferenceRecord, CountedSession, FetchState, MeetSession, Person, Policy, Roster,
+    ComputedLog,
+    ConferenceRecord,
+    CountedSession,
+    FetchState,
+    MeetSession,
+    Person,
+    Policy,
+    Roster,
 )
 
 _ROLE_ORDER = {"teacher": 0, "student": 1, "guest": 2}

@@ -8,10 +8,17 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from academy_common.events import CloudEvent, Instant, deterministic_id, new_event, rfc3339
-
 from attendance.intervals import Interval
 from attendance.model import (
-    ClassContext, ClassTouch, ConferenceRecord, FetchState, MeetParticipant, MeetSession, Roster, student, teacher,
+    ClassContext,
+    ClassTouch,
+    ConferenceRecord,
+    FetchState,
+    MeetParticipant,
+    MeetSession,
+    Roster,
+    student,
+    teacher,
 )
 
 SOURCE = "/academy/attendance"

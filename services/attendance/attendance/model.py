@@ -1,9 +1,9 @@
 """The domain's nouns: roster people, Meet data as stored, policy, computed logs."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from attendance.intervals import Interval
 

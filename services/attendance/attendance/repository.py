@@ -4,20 +4,28 @@ Lock order, everywhere: the mappings advisory lock, then class rows, then their 
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import asyncpg
 import pydantic_core
 
 from academy_common.events import rfc3339
-
 from attendance.content import LogWrite, StoredLog, payload
 from attendance.corrections import Correction, Overrides
 from attendance.intervals import Interval
 from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched
 from attendance.model import (
-    ClassContext, ClassState, ClassTouch, ConferenceRecord, CountedSession, FetchState, MeetParticipant, MeetSession,
-    Person, Roster, merged_touches,
+    ClassContext,
+    ClassState,
+    ClassTouch,
+    ConferenceRecord,
+    CountedSession,
+    FetchState,
+    MeetParticipant,
+    MeetSession,
+    Person,
+    Roster,
+    merged_touches,
 )
 
 _MAPPINGS_LOCK = "hashtext(current_schema() || '.identity_mappings')"

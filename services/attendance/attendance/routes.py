@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from academy_common.events import Instant
 from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
 from academy_common.service import SERVICE_KEY
-
 from attendance import usecases, views
 from attendance.corrections import Correction, CorrectionRejected
 from attendance.pagination import BadCursor

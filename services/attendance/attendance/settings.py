@@ -6,7 +6,6 @@ from datetime import timedelta
 from pydantic import Field
 
 from academy_common.settings import ServiceSettings
-
 from attendance.model import Policy
 
 

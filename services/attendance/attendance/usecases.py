@@ -1,15 +1,14 @@
 """What attendance does, each in the caller's transaction: store input, recompute, publish changes."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 
 from academy_common import outbox
-
 from attendance import repository
 from attendance.content import LogWrite, StoredLog, effective_content, payload, reconcile
 from attendance.corrections import Correction, apply, audited
@@ -23,7 +22,7 @@ log = structlog.get_logger(__name__)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class LogNotFound(LookupError):

@@ -7,7 +7,6 @@ from datetime import datetime
 import asyncpg
 
 from academy_common.events import rfc3339
-
 from attendance import pagination
 from attendance.content import payload
 from attendance.corrections import audited

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import structlog
+
 from academy_common.service import Service
 from academy_common.settings import load_settings
-
 from billing import repository as repo
 from billing.handlers import QUEUE, Projection
 from billing.routes import routes

@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
-from academy_common.bus import PermanentError
-from academy_common.events import CloudEvent
 from prometheus_client import Counter
 
+from academy_common.bus import PermanentError
+from academy_common.events import CloudEvent
 from billing import repository as repo
 from billing.messages import (
     AttendanceLog,

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
-from academy_common.events import rfc3339
 from prometheus_client import Counter
 
+from academy_common.events import rfc3339
 from billing import repository as repo
 from billing.months import Month
 from billing.rates import PARTIES, Party

@@ -4,13 +4,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from academy_common.events import rfc3339
-from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
-from academy_common.service import SERVICE_KEY, Service
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ConfigDict, Field
 
+from academy_common.events import rfc3339
+from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.service import SERVICE_KEY, Service
 from billing import repository as repo
 from billing.csv_export import grand_total_rows, render, statement_rows
 from billing.months import MAX_YEAR, MIN_YEAR, Month

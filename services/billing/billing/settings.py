@@ -1,8 +1,9 @@
 """Billing settings: the shared ones plus the report page sizes."""
 from __future__ import annotations
 
-from academy_common.settings import ServiceSettings
 from pydantic import Field
+
+from academy_common.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

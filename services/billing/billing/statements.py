@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from academy_common.events import rfc3339
-
 from billing.months import Month
 from billing.rates import Party
 

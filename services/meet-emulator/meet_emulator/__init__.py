@@ -11,4 +11,4 @@ from .scenario import ScenarioError, load_scenario
 from .state import EmulatorState
 from .world import World
 
-__all__ = ["create_app", "EmulatorState", "ManualClock", "ScaledClock", "ScenarioError", "World", "load_scenario"]
+__all__ = ["EmulatorState", "ManualClock", "ScaledClock", "ScenarioError", "World", "create_app", "load_scenario"]

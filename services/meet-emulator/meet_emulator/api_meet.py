@@ -66,7 +66,7 @@ async def create_space(request: web.Request) -> web.Response:
     body = await _json_body(request)
     unknown = set(body) - _SPACE_KEYS
     if unknown:
-        raise _unknown_name(sorted(unknown)[0])
+        raise _unknown_name(min(unknown))
     config = body.get("config") or {}
     if not isinstance(config, dict):
         raise invalid_argument('Invalid value at \'space.config\': expected an object.')

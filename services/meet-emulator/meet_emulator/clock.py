@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Protocol
 
 from .timefmt import UTC
 

@@ -56,7 +56,7 @@ async def delete_state(request: web.Request) -> web.Response:
 async def get_state(request: web.Request) -> web.Response:
     """Everything the emulator knows, including the future (debugging aid)."""
     world = _state(request).world
-    ts = lambda value: format_timestamp(value) if value else None  # noqa: E731
+    ts = lambda value: format_timestamp(value) if value else None
     return web.json_response(
         {
             "now": ts(world.now()),

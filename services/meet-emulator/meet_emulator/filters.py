@@ -14,9 +14,10 @@ from __future__ import annotations
 import enum
 import operator
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .timefmt import parse_timestamp
 

@@ -13,10 +13,7 @@ from .timefmt import format_timestamp
 from .visibility import ConferenceView, ParticipantView, SessionView
 
 PERSON_FIELDS = frozenset(
-    """addresses ageRanges biographies birthdays calendarUrls clientData coverPhotos emailAddresses
-    events externalIds genders imClients interests locales locations memberships metadata
-    miscKeywords names nicknames occupations organizations phoneNumbers photos relations
-    sipAddresses skills urls userDefined""".split()
+    ["addresses", "ageRanges", "biographies", "birthdays", "calendarUrls", "clientData", "coverPhotos", "emailAddresses", "events", "externalIds", "genders", "imClients", "interests", "locales", "locations", "memberships", "metadata", "miscKeywords", "names", "nicknames", "occupations", "organizations", "phoneNumbers", "photos", "relations", "sipAddresses", "skills", "urls", "userDefined"]
 )
 
 

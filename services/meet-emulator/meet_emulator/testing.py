@@ -28,9 +28,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, TypeVar
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
@@ -156,7 +157,7 @@ class EmulatorThread(Emulator):
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout)
 
-    def __enter__(self) -> EmulatorThread:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -69,7 +69,7 @@ class FetchHandler:
         try:
             result = await self.fetcher.fetch(request)
         except MeetApiError as error:
-            await self.service.bus.publish(failed_event(request, request_id, error, datetime.now(timezone.utc)))
+            await self.service.bus.publish(failed_event(request, request_id, error, datetime.now(UTC)))
             return "failed", {"error": error.as_dict(), "retryable": error.retryable}
         await self.service.bus.publish(fetched_event(request, request_id, result.snapshot, result.fetched_at))
         snapshot = result.snapshot

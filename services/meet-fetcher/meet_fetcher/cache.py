@@ -1,8 +1,8 @@
 """The fetcher's caches in its own schema: last snapshot per class, user → email."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 import asyncpg
 import structlog

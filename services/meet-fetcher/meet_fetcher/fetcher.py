@@ -7,9 +7,10 @@ from the class's last snapshot are in `snapshot` (pure).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Awaitable, Iterable, TypeVar
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from academy_common.meet_api import ConferenceRecord, MeetClient, Participant
 from meet_fetcher import snapshot as snap
@@ -32,7 +33,7 @@ class Fetcher:
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
         snapshot = await _Fetch(self, request).run()
-        fetched_at = datetime.now(timezone.utc)
+        fetched_at = datetime.now(UTC)
         if self.incremental:
             await self.cache.save_snapshot(request.class_id, request.session_id, snapshot, fetched_at)
         return FetchResult(snapshot, fetched_at)

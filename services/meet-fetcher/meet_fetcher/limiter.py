@@ -9,7 +9,7 @@ cancelled fetch leaves unused is lost capacity, never excess.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 import asyncpg
 

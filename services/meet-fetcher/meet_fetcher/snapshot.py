@@ -19,9 +19,10 @@ Incremental fetching reuses the last snapshot of the class (a cache: losing it c
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from academy_common.events import rfc3339
 from academy_common.meet_api import ConferenceRecord, Participant, ParticipantSession

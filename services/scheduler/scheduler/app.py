@@ -1,13 +1,12 @@
 """Bootstrap: settings, Meet client and clock in; HTTP routes, the outcome consumer and the ticker out."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from academy_common.meet_api import MeetClient
 from academy_common.service import Service
 from academy_common.settings import load_settings
-
 from scheduler import consumers, http_classes, http_directory, http_monitoring, ticker
 from scheduler.meet import Spaces
 from scheduler.settings import Settings
@@ -19,7 +18,7 @@ ROUTES = [*http_directory.routes, *http_classes.routes, *http_monitoring.routes]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Scheduler(Service):

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from academy_common.events import rfc3339
-
 from scheduler.errors import Conflict, Invalid
 
 MAX_DURATION_MINUTES = 24 * 60

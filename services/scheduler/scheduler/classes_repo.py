@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from academy_common.events import rfc3339
 
+from academy_common.events import rfc3339
 from scheduler.classes import Class, Plan, Space, StudentRef, TeacherRef
 from scheduler.errors import NotFound
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import asyncpg
 import structlog
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
 from academy_common.bus import PermanentError
 from academy_common.events import CloudEvent, refuse_nul
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 log = structlog.get_logger(__name__)
 

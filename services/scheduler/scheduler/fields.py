@@ -7,7 +7,6 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 from academy_common.events import refuse_nul
-
 from scheduler.directory import normalize_email
 
 _CODE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
-from academy_common import outbox
-from academy_common.events import Instant
-from academy_common.http import json_response, path_int, read_json, read_query, requires
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from academy_common import outbox
+from academy_common.events import Instant
+from academy_common.http import json_response, path_int, read_json, read_query, requires
 from scheduler import classes_repo, messages
 from scheduler.classes import (
     ClassChanges,

@@ -5,11 +5,11 @@ Every change is stored with its `<kind>.upserted` event in one transaction (outb
 from __future__ import annotations
 
 import structlog
-from academy_common import outbox
-from academy_common.http import json_response, path_int, read_json, read_query, requires
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from academy_common import outbox
+from academy_common.http import json_response, path_int, read_json, read_query, requires
 from scheduler import directory_repo, messages
 from scheduler.directory import KINDS, STUDENT, Changes, Entry, Kind, apply
 from scheduler.fields import Email, Flag, Id, Name, QueryId

@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from academy_common.events import rfc3339
-from academy_common.http import json_response, path_int, requires
 from aiohttp import web
 
+from academy_common.events import rfc3339
+from academy_common.http import json_response, path_int, requires
 from scheduler import classes_repo, ticker
 from scheduler.errors import Conflict
 from scheduler.web import refusals_as_problems, scheduler

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Protocol
 
 import structlog
+
 from academy_common.http import Problem
 from academy_common.meet_api import MeetApiError
 from academy_common.meet_api import Space as MeetSpace
-
 from scheduler.classes import Space
 from scheduler.errors import Invalid
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from academy_common.events import CloudEvent, deterministic_id, new_event, rfc3339
-
 from scheduler.classes import Class
 from scheduler.directory import Entry
 from scheduler.timetable import Occurrence

@@ -1,10 +1,10 @@
 """Scheduler settings: the shared ones, the Meet client's, and the ticker's policy."""
 from __future__ import annotations
 
-from academy_common.meet_api import MeetApiSettings
-from academy_common.settings import ServiceSettings
 from pydantic import Field
 
+from academy_common.meet_api import MeetApiSettings
+from academy_common.settings import ServiceSettings
 from scheduler.timetable import TickPolicy
 
 

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
-from academy_common import outbox
 from prometheus_client import Counter
 
+from academy_common import outbox
 from scheduler import messages
 from scheduler.errors import Conflict, NotFound
 from scheduler.settings import Settings

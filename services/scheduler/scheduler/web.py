@@ -4,10 +4,10 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from academy_common.http import Handler, Problem
-from academy_common.service import SERVICE_KEY
 from aiohttp import web
 
+from academy_common.http import Handler, Problem
+from academy_common.service import SERVICE_KEY
 from scheduler.errors import Conflict, Invalid, NotFound, Rejected
 
 if TYPE_CHECKING:

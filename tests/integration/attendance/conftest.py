@@ -6,7 +6,6 @@ import pytest
 from academy_common.bus import Bus
 from attendance.app import build
 from attendance.settings import Settings
-
 from tests.integration.attendance.harness import Harness
 from tests.support.services import VIEWER, isolated_settings, running
 

@@ -6,7 +6,7 @@ dead-lettered) and the outbox is empty, so `events()` then holds everything publ
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aio_pika
@@ -17,10 +17,9 @@ from referencing import Registry, Resource
 from academy_common.bus import Bus
 from academy_common.events import CloudEvent, new_event, rfc3339
 from academy_common.service import Service
-
 from tests.support.waiting import eventually
 
-START = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 SESSION_ID = "0b7f3c1e-2d4a-4b6c-9d8e-7f6a5b4c3d2e"
 ADA = {"teacher_id": 1, "name": "Ada", "email": "ada@school.org"}
 BO = {"student_id": 3, "family_id": 2, "name": "Bo", "email": "bo@school.org"}

@@ -4,7 +4,14 @@ from __future__ import annotations
 import uuid
 
 from tests.integration.attendance.harness import (
-    SESSION_ID, at, bo, by_person, class_data, participant, record, snapshot_data,
+    SESSION_ID,
+    at,
+    bo,
+    by_person,
+    class_data,
+    participant,
+    record,
+    snapshot_data,
 )
 from tests.support.services import ADMIN, BILLING, VIEWER
 

@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 from tests.integration.attendance.harness import (
-    DI, SESSION_ID, at, bo, by_person, class_data, participant, record, snapshot_data,
+    DI,
+    SESSION_ID,
+    at,
+    bo,
+    by_person,
+    class_data,
+    participant,
+    record,
+    snapshot_data,
 )
 
 

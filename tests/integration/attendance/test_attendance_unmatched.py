@@ -2,7 +2,14 @@
 from __future__ import annotations
 
 from tests.integration.attendance.harness import (
-    BO, CY, DI, by_person, class_data, participant, record, snapshot_data,
+    BO,
+    CY,
+    DI,
+    by_person,
+    class_data,
+    participant,
+    record,
+    snapshot_data,
 )
 from tests.support.services import ADMIN, BILLING, VIEWER
 

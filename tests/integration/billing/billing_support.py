@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+
 from academy_common.bus import Bus
 from academy_common.events import CloudEvent, new_event, rfc3339
-
 from tests.support.services import BILLING
 from tests.support.waiting import eventually
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from academy_common.bus import Bus
 from billing.app import build
 from billing.settings import Settings
-
 from tests.integration.billing.billing_support import Feed
 from tests.support.services import BILLING, isolated_settings, running
 

@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from math import floor
 
-from billing.messages import MAX_SECONDS
-from billing.rates import MAX_RATE_CENTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from billing.messages import MAX_SECONDS
+from billing.rates import MAX_RATE_CENTS
 
 START = datetime(2025, 3, 10, 15, tzinfo=UTC)
 

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from academy_common.bus import Bus
 from academy_common.events import new_event
 from billing.app import build
-
 from tests.integration.billing.billing_support import (
     MARCH,
     Feed,

@@ -25,7 +25,7 @@ async def pool(database_url, unique, tmp_path):
     yield pool
     try:  # a test that leaked a connection fails on its own; don't hang the run on it too
         await asyncio.wait_for(pool.close(), 10)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pool.terminate()
 
 

@@ -9,7 +9,6 @@ import pytest
 from academy_common.bus import ATTEMPT_HEADER, Bus, ConsumerSpec, PermanentError, PublishError
 from academy_common.consumer import idempotent
 from academy_common.events import new_event
-
 from tests.support.waiting import eventually, get_one, queue_depth
 
 

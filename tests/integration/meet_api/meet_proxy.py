@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
@@ -37,7 +38,7 @@ class MeetProxy:
         """Answers whose path matches become `rewrite(json)` with status 200 (bytes go out as is)."""
         self._rewrites.append((re.compile(path_pattern), rewrite))
 
-    async def __aenter__(self) -> MeetProxy:
+    async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._forward)
         self._session = aiohttp.ClientSession()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -12,7 +12,7 @@ from meet_emulator.clock import ManualClock
 from meet_emulator.testing import run_emulator
 from tests.integration.meet_api.meet_proxy import MeetProxy
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=4, initial_s=0.01, max_s=0.02, budget_s=2)
 
 

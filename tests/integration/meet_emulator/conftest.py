@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from meet_emulator.clock import ManualClock
 from meet_emulator.testing import Emulator, run_emulator
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)  # tests repeat this constant; don't import conftest
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # tests repeat this constant; don't import conftest
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-
 import asyncio
-from datetime import datetime, timezone
+import time
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -14,7 +12,7 @@ import yarl
 
 from meet_emulator.testing import run_emulator
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)  # the `emu` fixture's frozen clock
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # the `emu` fixture's frozen clock
 Z = "2026-03-02T10:00:00Z"
 
 
@@ -135,7 +133,7 @@ async def test_list_conference_records_newest_first_and_hides_future(emu, http):
     assert status == 200 and "nextPageToken" not in body
     assert [r["name"] for r in body["conferenceRecords"]] == [
         "conferenceRecords/live", "conferenceRecords/other", "conferenceRecords/old"]
-    live, other, old = body["conferenceRecords"]
+    live, _other, old = body["conferenceRecords"]
     assert live == {"name": "conferenceRecords/live", "startTime": "2026-03-02T09:50:00Z", "space": "spaces/AbC123"}
     assert old["endTime"] == "2026-03-02T08:00:00Z" and old["expireTime"] == "2026-04-01T08:00:00Z"
     assert list(old) == ["name", "startTime", "endTime", "expireTime", "space"]
@@ -144,9 +142,8 @@ async def test_list_conference_records_newest_first_and_hides_future(emu, http):
 async def test_list_filter_arrives_plus_encoded(emu, http):
     emu.load(CLASS)
     raw = "v2/conferenceRecords?filter=space.name+%3D+%22spaces%2FAbC123%22+AND+end_time+IS+NULL&alt=json"
-    async with aiohttp.ClientSession() as plain:
-        async with plain.get(yarl.URL(emu.url + raw, encoded=True)) as resp:
-            body = await resp.json()
+    async with aiohttp.ClientSession() as plain, plain.get(yarl.URL(emu.url + raw, encoded=True)) as resp:
+        body = await resp.json()
     assert [r["name"] for r in body["conferenceRecords"]] == ["conferenceRecords/live"]
 
 
@@ -424,10 +421,10 @@ async def test_injected_errors_via_http(emu, http):
     async with http.post("/emulator/faults", json=faults) as resp:
         assert resp.status == 200
     for _ in range(2):
-        status, body = await get(http, "/v2/conferenceRecords/live/participants")
+        _status, body = await get(http, "/v2/conferenceRecords/live/participants")
         assert_google_error(body, 503, "UNAVAILABLE")
     assert (await get(http, "/v2/conferenceRecords/live/participants"))[0] == 200
-    status, body = await get(http, "/v1/people/1001", params={"personFields": "emailAddresses"})
+    _status, body = await get(http, "/v1/people/1001", params={"personFields": "emailAddresses"})
     assert_google_error(body, 500, "INTERNAL")
     _, current = await get(http, "/emulator/faults")
     assert [r["remaining"] for r in current["errors"]] == [0, 0]
@@ -462,11 +459,11 @@ async def test_latency_page_cap_digits_and_auth(emu, http):
     emu.load(CLASS)
     emu.set_faults({"latency_ms": 150, "page_size_cap": 1, "timestamp_digits": 9, "require_auth": True})
     started = time.perf_counter()
-    status, body = await get(http, "/v2/conferenceRecords", headers={"Authorization": "Bearer t"})
+    _status, body = await get(http, "/v2/conferenceRecords", headers={"Authorization": "Bearer t"})
     assert time.perf_counter() - started >= 0.15
     assert len(body["conferenceRecords"]) == 1 and "nextPageToken" in body
     assert body["conferenceRecords"][0]["startTime"] == "2026-03-02T09:50:00.000000000Z"
-    status, body = await get(http, "/v2/conferenceRecords")
+    _status, body = await get(http, "/v2/conferenceRecords")
     assert_google_error(body, 401, "UNAUTHENTICATED")
     emu.clear_faults()
     assert (await get(http, "/v2/conferenceRecords"))[0] == 200

@@ -22,10 +22,10 @@ async def emu():
 def settings_for(database_url, amqp_url, unique, emu):
     """Fetcher settings against the emulator: limits out of the way, retries fast."""
     def make(**overrides) -> Settings:
-        values = dict(meet_api_endpoint=emu.url, people_api_endpoint=emu.url,
-                      meet_reads_per_minute=1_000_000, meet_reads_per_user_per_minute=1_000_000,
-                      meet_api_retry_initial_s=0.01, meet_api_retry_max_s=0.05, meet_api_retry_budget_s=2.0,
-                      meet_api_threads=8)
+        values = {"meet_api_endpoint": emu.url, "people_api_endpoint": emu.url,
+                      "meet_reads_per_minute": 1_000_000, "meet_reads_per_user_per_minute": 1_000_000,
+                      "meet_api_retry_initial_s": 0.01, "meet_api_retry_max_s": 0.05, "meet_api_retry_budget_s": 2.0,
+                      "meet_api_threads": 8}
         values.update(overrides)
         return isolated_settings(Settings, database_url=database_url, amqp_url=amqp_url, unique=unique, **values)
 

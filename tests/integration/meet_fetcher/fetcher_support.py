@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
 
 import aio_pika
 
 from academy_common.events import CloudEvent, new_event, rfc3339
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)  # the emulator's ManualClock starts here
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # the emulator's ManualClock starts here
 
 
 def fetch_request(space_name: str, *, class_id: int = 7, reason: str = "active", start: datetime = T0,
@@ -33,7 +33,7 @@ class Observer:
         self.amqp_url, self.exchange = amqp_url, exchange
         self.events: asyncio.Queue[CloudEvent] = asyncio.Queue()
 
-    async def __aenter__(self) -> Observer:
+    async def __aenter__(self) -> Self:
         self.connection = await aio_pika.connect_robust(self.amqp_url)
         channel = await self.connection.channel()
         exchange = await channel.declare_exchange(self.exchange, aio_pika.ExchangeType.TOPIC, durable=True)

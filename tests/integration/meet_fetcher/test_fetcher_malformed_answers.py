@@ -11,11 +11,11 @@ from datetime import timedelta
 import aio_pika
 import aiohttp
 import pytest
+
 import scheduler.app
 from academy_common.events import CloudEvent, rfc3339
 from meet_fetcher.app import QUEUE, build
 from scheduler.settings import Settings as SchedulerSettings
-
 from tests.integration.meet_fetcher.fetcher_support import T0
 from tests.integration.scheduler.sched_support import Academy, BusTap, FakeClock
 from tests.support.services import VIEWER, isolated_settings, running
@@ -83,7 +83,7 @@ async def system(emu, settings_for, database_url, amqp_url, unique):
 @pytest.mark.parametrize("kind,method,says", MALFORMED, ids=[m[0] for m in MALFORMED])
 async def test_a_malformed_answer_fails_the_fetch_cleanly_and_the_class_is_fetched_again(system, emu, kind, method,
                                                                                         says):
-    fetcher, sched, http, clock, tap, connection = system
+    fetcher, _sched, http, clock, tap, connection = system
     academy = Academy(http, clock)
     klass = await academy.klass()
     emu.load(meeting(klass["space_name"], klass["teacher"]["email"]))

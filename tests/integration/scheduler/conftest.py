@@ -12,12 +12,12 @@ from typing import Any
 import aio_pika
 import aiohttp
 import pytest
+
 from academy_common.bus import Bus
 from academy_common.events import CloudEvent
 from meet_emulator.testing import run_emulator
 from scheduler.app import build
 from scheduler.settings import Settings
-
 from tests.integration.scheduler.sched_support import Academy, BusTap, FakeClock
 from tests.support.services import isolated_settings, running
 

@@ -1,17 +1,17 @@
 """Helpers of the scheduler integration tests: a clock the test moves, a bus tap, an academy."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+
 from academy_common.events import CloudEvent
 from scheduler import ticker
-
 from tests.support.services import ADMIN
 from tests.support.waiting import eventually
 
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 class FakeClock:

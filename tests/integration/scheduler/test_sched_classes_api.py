@@ -5,8 +5,8 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from scheduler import ticker
 
+from scheduler import ticker
 from tests.integration.scheduler.sched_support import settle
 from tests.support.services import ADMIN, VIEWER
 

@@ -6,9 +6,9 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from scheduler.app import build
 from structlog.testing import capture_logs
 
+from scheduler.app import build
 from tests.integration.scheduler.sched_support import T0, settle
 from tests.support.services import running
 from tests.support.waiting import eventually

@@ -7,13 +7,13 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
+from prometheus_client import REGISTRY
+
 from academy_common import outbox
 from academy_common.db import create_pool
 from academy_common.events import new_event, rfc3339
-from prometheus_client import REGISTRY
 from scheduler import ticker
 from scheduler.timetable import retry_offset_us
-
 from tests.integration.scheduler.sched_support import T0, settle, tick_at
 from tests.support.services import VIEWER
 from tests.support.waiting import eventually, queue_depth

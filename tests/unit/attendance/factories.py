@@ -1,12 +1,12 @@
 """Small builders of Meet data and rosters for the attendance unit tests."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from attendance.intervals import Interval
 from attendance.model import ConferenceRecord, MeetParticipant, MeetSession, Roster, student, teacher
 
-START = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 WINDOW = Interval(START, START + timedelta(hours=1))
 ADA = teacher(1, "Ada", "ada@school.org")
 BO = student(3, 2, "Bo", "bo@school.org")

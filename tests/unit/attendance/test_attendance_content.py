@@ -13,7 +13,6 @@ from attendance.corrections import Correction, CorrectionRejected, Overrides, ap
 from attendance.merge import compute_logs
 from attendance.messages import class_finalized, log_updated
 from attendance.model import ClassContext, Policy
-
 from tests.unit.attendance.factories import ROSTER, WINDOW, at, participant, record
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "events"

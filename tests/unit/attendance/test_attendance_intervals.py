@@ -1,7 +1,8 @@
 """Interval arithmetic: examples, then properties over random interval sets (hypothesis)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from attendance.intervals import Interval, clip, covered, union, whole_seconds
 
-T0 = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:
@@ -88,7 +89,7 @@ def test_union_is_idempotent(parts):
 @given(interval_lists)
 def test_union_is_sorted_disjoint_and_covers_the_same_instants(parts):
     merged = union(parts)
-    for left, right in zip(merged, merged[1:]):
+    for left, right in itertools.pairwise(merged):
         assert left.end < right.start
     probes = [p.start for p in parts] + [p.end for p in parts] + [p.end - timedelta(microseconds=1) for p in parts]
     for moment in probes:

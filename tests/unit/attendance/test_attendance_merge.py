@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from attendance.merge import compute_logs, considered, is_final
 from attendance.model import FetchState, Policy, Roster, student
-
 from tests.unit.attendance.factories import ADA, BO, CY, ROSTER, WINDOW, at, participant, record
 
 POLICY = Policy()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -55,8 +55,8 @@ def test_the_documented_participant_snapshot_parses_with_nanoseconds_cut_to_micr
     snapshot = ParticipantsFetched.model_validate(SNAPSHOT)
     [record] = snapshot.records()
     session = record.participants[0].sessions[0]
-    assert session.start == datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=timezone.utc)
-    assert session.start.tzinfo is timezone.utc and session.end is None
+    assert session.start == datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC)
+    assert session.start.tzinfo is UTC and session.end is None
     assert record.space_name == "spaces/AbC" and record.participants[0].meet_user == "users/123"
 
 
@@ -110,7 +110,7 @@ def test_malformed_class_snapshots_are_rejected(data):
 # -- cursors --------------------------------------------------------------------------------------
 
 def test_cursor_round_trip():
-    moment = datetime(2026, 11, 25, 10, 0, 0, 5, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 25, 10, 0, 0, 5, tzinfo=UTC)
     assert pagination.decode(pagination.encode(moment, 42)) == (moment, 42)
 
 

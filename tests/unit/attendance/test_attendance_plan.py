@@ -5,15 +5,14 @@ from attendance.content import StoredLog, computed_content
 from attendance.merge import compute_logs
 from attendance.model import ClassState, ClassTouch, FetchState, Policy, merged_touches
 from attendance.usecases import plan
-
 from tests.unit.attendance.factories import ROSTER, WINDOW, at, participant, record
 
 BO = participant("p1", [(0, 50)], email="bo@school.org")
 
 
 def state(**changes) -> ClassState:
-    values = dict(class_id=7, version=1, cancelled=False, window=WINDOW, space_name="spaces/AbC", session_id=None,
-                  fetch=FetchState(at(30)), final=False)
+    values = {"class_id": 7, "version": 1, "cancelled": False, "window": WINDOW, "space_name": "spaces/AbC", "session_id": None,
+                  "fetch": FetchState(at(30)), "final": False}
     return ClassState(**{**values, **changes})
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import csv
 import io
 
-from billing.csv_export import FORMULA_STARTS, columns, grand_total_rows, render, safe_text, statement_rows
 from hypothesis import given
 from hypothesis import strategies as st
+
+from billing.csv_export import FORMULA_STARTS, columns, grand_total_rows, render, safe_text, statement_rows
 
 LINE = {"kind": "line", "class_id": 7, "class_title": "Algebra", "scheduled_start": "2025-03-10T15:00:00Z",
         "student_id": 3, "student_name": "Bo", "billable_seconds": 3300, "hourly_rate_cents": 2500,

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from billing.messages import MAX_SECONDS, AttendanceLog, ClassSnapshot
 from pydantic import ValidationError
+
+from billing.messages import MAX_SECONDS, AttendanceLog, ClassSnapshot
 
 LOG = {"log_id": 12, "class_id": 7, "session_id": "u", "version": 3, "person_key": "student:3", "role": "student",
        "teacher_id": None, "student_id": 3, "family_id": 2, "scheduled_start": "2025-03-10T15:00:00Z",

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from billing.months import Month, first_open_after
 from hypothesis import given
 from hypothesis import strategies as st
+
+from billing.months import Month, first_open_after
 
 NEW_YORK, MADRID = ZoneInfo("America/New_York"), ZoneInfo("Europe/Madrid")
 ZONES = [ZoneInfo(z) for z in ("UTC", "America/New_York", "Europe/Madrid", "Asia/Kolkata", "Pacific/Chatham",

@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import billing
 import yaml
 from aiohttp import web
+
+import billing
 from billing.routes import routes
 
 DOCUMENT = yaml.safe_load((Path(billing.__file__).parent / "openapi.yaml").read_text())

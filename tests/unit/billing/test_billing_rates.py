@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from billing.rates import parse_effective_from
 
 MADRID = ZoneInfo("Europe/Madrid")

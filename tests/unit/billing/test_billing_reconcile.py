@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from billing.months import Month
-from billing.reconcile import Billed, Current, reconcile
 from hypothesis import given
 from hypothesis import strategies as st
+
+from billing.months import Month
+from billing.reconcile import Billed, Current, reconcile
 
 MARCH, APRIL, MAY, JUNE = Month(2025, 3), Month(2025, 4), Month(2025, 5), Month(2025, 6)
 NOW = Current(party="family", party_id=2, class_id=7, person_key="student:3", class_title="Algebra",

@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from billing.months import Month
 from billing.statements import (
     NO_RATE,
@@ -17,8 +20,6 @@ from billing.statements import (
     summarize,
     summary_json,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 START = datetime(2025, 3, 10, 15, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """The filter grammar subset: what parses, what it matches, what is rejected."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -16,7 +16,6 @@ from meet_emulator.filters import (
     tokenize,
 )
 
-UTC = timezone.utc
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 T1 = datetime(2024, 1, 2, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """Scenario loading into the world."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,7 +9,6 @@ from meet_emulator.model import ParticipantKind
 from meet_emulator.scenario import ScenarioError, add_people, load_scenario, read_scenario_file
 from meet_emulator.world import World
 
-UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 

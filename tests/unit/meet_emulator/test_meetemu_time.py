@@ -1,6 +1,6 @@
 """Timestamps, relative offsets and the clocks."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from meet_emulator.clock import ManualClock, ScaledClock
 from meet_emulator.timefmt import format_timestamp, parse_offset, parse_timestamp, resolve_time
 
-UTC = timezone.utc
 BASE = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 

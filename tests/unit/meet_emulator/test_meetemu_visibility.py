@@ -1,6 +1,6 @@
 """The emulator shows the world only as it is at 'now'."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,6 @@ from meet_emulator.visibility import (
 )
 from meet_emulator.world import World
 
-UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 

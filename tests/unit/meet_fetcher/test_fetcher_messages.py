@@ -1,7 +1,7 @@
 """The request the fetcher accepts and the two answers it publishes."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from academy_common.meet_api import MeetApiError
 from meet_fetcher.messages import FetchRequest, failed_event, fetched_event
 from meet_fetcher.snapshot import ParticipantEntry, RecordEntry, SessionEntry, Snapshot
 
-NOW = datetime(2026, 3, 2, 11, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
 VALID = {"class_id": 7, "session_id": "4b0c5d1e-0000-4000-8000-000000000007", "reason": "active", "attempt": 1,
          "space_name": "spaces/AbC", "meeting_code": "abc-defg-hij", "organizer_email": "ada@school.org",
          "scheduled_start": "2026-03-02T10:00:00Z", "scheduled_end": "2026-03-02T11:00:00Z",

@@ -1,7 +1,7 @@
 """The fetch use case over a fake Meet client and an in-memory cache: what it asks, what it keeps."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,7 +9,7 @@ from academy_common.meet_api import ConferenceRecord, MeetApiError, Participant,
 from meet_fetcher.fetcher import Fetcher
 from meet_fetcher.messages import FetchRequest
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def t(minutes: float) -> datetime:
@@ -94,8 +94,8 @@ class MemoryCache:
 
 
 def request(reason: str = "active", **extra) -> FetchRequest:
-    data = dict(class_id=7, session_id="s-1", reason=reason, space_name="spaces/s", organizer_email="ada@school.org",
-                scheduled_start=t(0), scheduled_end=t(60), window_start=t(-30), window_end=t(90))
+    data = {"class_id": 7, "session_id": "s-1", "reason": reason, "space_name": "spaces/s", "organizer_email": "ada@school.org",
+                "scheduled_start": t(0), "scheduled_end": t(60), "window_start": t(-30), "window_end": t(90)}
     data.update(extra)
     return FetchRequest(**data)
 

@@ -1,7 +1,7 @@
 """The incremental-fetching rules and the snapshot's JSON form (pure functions)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from academy_common.meet_api import ConferenceRecord, Participant, ParticipantSession
 from meet_fetcher import snapshot as snap
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def t(minutes: float) -> datetime:
@@ -133,7 +133,7 @@ def test_building_orders_records_participants_and_sessions_deterministically():
 
 
 moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1),
-                       timezones=st.just(timezone.utc))
+                       timezones=st.just(UTC))
 names = st.text("abcdefgh0123456789", min_size=1, max_size=8)
 sessions_st = st.builds(snap.SessionEntry, names, moments, st.none() | moments)
 participants_st = st.builds(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -28,10 +28,10 @@ from meet_fetcher.settings import Settings
 
 class TestTimestamps:
     @pytest.mark.parametrize("text,expected", [
-        ("2026-03-02T10:00:00Z", datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)),
-        ("2026-03-02T10:00:00.5Z", datetime(2026, 3, 2, 10, 0, 0, 500000, tzinfo=timezone.utc)),
-        ("2026-03-02T10:00:00.123456789Z", datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=timezone.utc)),
-        ("2026-03-02T12:00:00.000000001+02:00", datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)),
+        ("2026-03-02T10:00:00Z", datetime(2026, 3, 2, 10, 0, tzinfo=UTC)),
+        ("2026-03-02T10:00:00.5Z", datetime(2026, 3, 2, 10, 0, 0, 500000, tzinfo=UTC)),
+        ("2026-03-02T10:00:00.123456789Z", datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=UTC)),
+        ("2026-03-02T12:00:00.000000001+02:00", datetime(2026, 3, 2, 10, 0, tzinfo=UTC)),
     ])
     def test_rfc3339_with_up_to_nine_digits_becomes_utc(self, text, expected):
         parsed = parse_timestamp(text)
@@ -43,7 +43,7 @@ class TestTimestamps:
         with pytest.raises(ValueError):
             parse_timestamp(text)
 
-    @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)))
+    @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
     def test_what_the_filters_send_reads_back_the_same(self, moment):
         assert parse_timestamp(format_timestamp(moment)) == moment
 

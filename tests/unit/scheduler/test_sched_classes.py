@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from scheduler.classes import (
     MAX_AHEAD,
     Class,
@@ -23,7 +24,7 @@ from scheduler.classes import (
 )
 from scheduler.errors import Conflict, Invalid
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ADA = TeacherRef(1, "Ada", "ada@school.org")
 BO = StudentRef(3, 2, "Bo", "bo@school.org")
 CY = StudentRef(4, 2, "Cy", "cy@school.org")
@@ -68,13 +69,13 @@ def test_a_day_long_class_is_fine():
 
 def test_a_start_years_ahead_is_refused_before_its_end_could_overflow():
     with pytest.raises(Invalid, match="ahead"):
-        check_timing(plan(start=datetime(9999, 12, 31, 23, 30, tzinfo=timezone.utc)), NOW, 300)
+        check_timing(plan(start=datetime(9999, 12, 31, 23, 30, tzinfo=UTC)), NOW, 300)
     check_timing(plan(start=NOW + MAX_AHEAD), NOW, 300)
 
 
 def test_the_end_is_start_plus_duration_whatever_the_offset():
     start = datetime(2026, 11, 25, 11, 0, tzinfo=timezone(timedelta(hours=2)))
-    assert plan(start=start, duration_minutes=90).end == datetime(2026, 11, 25, 10, 30, tzinfo=timezone.utc)
+    assert plan(start=start, duration_minutes=90).end == datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 
 
 # -- roster ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from scheduler.directory import FAMILY, STUDENT, TEACHER, Changes, Entry, apply, normalize_email
 
 ADA = Entry(TEACHER, 1, "Ada", "ada@school.org", True, 1)

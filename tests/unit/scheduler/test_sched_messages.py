@@ -1,15 +1,15 @@
 """The scheduler's events carry exactly the payloads of docs/events.md, with replay-stable ids."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from scheduler import messages
 from scheduler.classes import Class, Space, StudentRef, TeacherRef
 from scheduler.directory import TEACHER, Entry
 from scheduler.timetable import Occurrence
 
-NOW = datetime(2026, 11, 25, 10, 0, 5, tzinfo=timezone.utc)
-START = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 10, 0, 5, tzinfo=UTC)
+START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
 LIVE = messages.LiveClass(7, messages.session_id(7), START, END, "spaces/AbC", "abc-defg-hij", "ada@school.org")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import yaml
+
 from scheduler.app import OPENAPI, ROUTES
 
 PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("get", "/openapi.yaml")}

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from scheduler.timetable import Attempt, Occurrence, Progress, TickPolicy, due, manual, retry_offset_us, retry_slot
 
-START = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
 POLICY = TickPolicy(fetch_interval_s=180, retry_interval_s=600, retry_max_gap_s=6 * 3600,
                     retry_window_s=7 * 86400)
