@@ -377,12 +377,13 @@ def _channel_open(message: AbstractIncomingMessage) -> bool:
 
 
 async def _ack(message: AbstractIncomingMessage) -> None:
-    """Ack, unless the message's channel closed since its delivery: the broker has put the
-    message back for redelivery then, and an ack could not reach it anyway."""
+    """Ack, unless the message's channel or connection is gone: the broker puts the message
+    back for redelivery then (consumers are idempotent), and an ack could not reach it anyway."""
     try:
         await message.ack()
-    except ChannelInvalidStateError:
-        log.info("channel closed before the ack; the broker redelivers the message", message_id=message.message_id)
+    except (ChannelInvalidStateError, AMQPError, ConnectionError) as exc:
+        log.info("ack not delivered; the broker redelivers the message", message_id=message.message_id,
+                 error=_describe(exc))
 
 
 def _is_outage(exc: BaseException) -> bool:

@@ -257,6 +257,28 @@ async def test_a_message_arriving_as_the_batch_worker_finishes_is_not_stranded(m
     assert first.acked and second.acked
 
 
+async def test_an_ack_lost_with_the_connection_does_not_strand_the_rest_of_the_batch():
+    """The first ack of a batch fails as the connection drops: that message will be redelivered,
+    and the worker must still ack the others rather than die between two acks."""
+    bus = Bus(None, "academy.events", publish_timeout=1, max_attempts=3, retry_delay_s=0.1, prefetch=16)
+    lost, kept = [_FakeMessage.of(new_event("x.put", {}, source="/test")) for _ in range(2)]
+    lost.ack_fails = ConnectionResetError("connection reset by peer")
+    handled = []
+
+    async def handle_batch(events):
+        handled.append([e.id for e in events])
+
+    async def unused(event):
+        raise AssertionError("the batch path never failed")
+
+    consumer = Consumer(ConsumerSpec("x.q", ["x.put"], unused, batch_handler=handle_batch), None, None)
+    bus._wait_for_batch(consumer, lost)
+    bus._wait_for_batch(consumer, kept)  # delivered together: one batch
+    await eventually(lambda: not any(not t.done() for t in consumer.in_flight), timeout=2)
+    assert handled == [[lost.message_id, kept.message_id]]
+    assert kept.acked and not lost.acked
+
+
 @dataclass
 class _FakeMessage:
     body: bytes
@@ -264,12 +286,15 @@ class _FakeMessage:
     headers: dict = field(default_factory=dict)
     acked: bool = False
     channel: object = "open"
+    ack_fails: Exception | None = None
 
     @classmethod
     def of(cls, event) -> _FakeMessage:
         return cls(event.to_json(), event.id)
 
     async def ack(self) -> None:
+        if self.ack_fails is not None:
+            raise self.ack_fails
         self.acked = True
 
 
