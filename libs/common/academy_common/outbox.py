@@ -111,19 +111,24 @@ class OutboxRelay:
                     log.warning("outbox event not published, will retry", event_id=row["event_id"], error=str(result))
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
             if dead:
-                await conn.execute(
-                    """WITH moved AS (DELETE FROM outbox WHERE id = ANY($1::bigint[])
-                                      RETURNING id, event_id, routing_key, body, created_at)
-                       INSERT INTO outbox_dead (event_id, routing_key, body, error, created_at)
-                       SELECT moved.event_id, moved.routing_key, moved.body, failure.error, moved.created_at
-                       FROM moved JOIN unnest($1::bigint[], $2::text[]) AS failure(id, error) USING (id)
-                       ON CONFLICT (event_id) DO UPDATE  -- the same event re-enqueued and refused again
-                       SET routing_key = excluded.routing_key, body = excluded.body, error = excluded.error,
-                           created_at = excluded.created_at, failed_at = now()""",
-                    [row["id"] for row, _ in dead], [error for _, error in dead],
-                )
+                await _move_to_dead(conn, dead)
         for row, _ in dead:  # counted once committed
             DEAD_LETTERED.labels(row["routing_key"]).inc()
         oldest: datetime = rows[0]["created_at"]
         LAG.set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
         return len(done)
+
+
+async def _move_to_dead(conn: asyncpg.Connection, dead: list[tuple[asyncpg.Record, str]]) -> None:
+    """Move the rows the broker will never take to `outbox_dead`, each with its error."""
+    await conn.execute(
+        """WITH moved AS (DELETE FROM outbox WHERE id = ANY($1::bigint[])
+                          RETURNING id, event_id, routing_key, body, created_at)
+           INSERT INTO outbox_dead (event_id, routing_key, body, error, created_at)
+           SELECT moved.event_id, moved.routing_key, moved.body, failure.error, moved.created_at
+           FROM moved JOIN unnest($1::bigint[], $2::text[]) AS failure(id, error) USING (id)
+           ON CONFLICT (event_id) DO UPDATE  -- the same event re-enqueued and refused again
+           SET routing_key = excluded.routing_key, body = excluded.body, error = excluded.error,
+               created_at = excluded.created_at, failed_at = now()""",
+        [row["id"] for row, _ in dead], [error for _, error in dead],
+    )
