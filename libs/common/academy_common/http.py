@@ -73,8 +73,6 @@ def _validation_problem(exc: ValidationError) -> Problem:
     return Problem(422, "Unprocessable Content", f"{first['field']}: {first['message']}", errors=errors)
 
 
-
-
 async def read_json(request: web.Request, model: type[M]) -> M:
     """The request body as `model`: 415 unless sent as JSON, 400 when it is not JSON, 422 when
     it does not validate.

@@ -28,7 +28,6 @@ PARTICIPANTS_FETCHED = "meet.participants.fetched"
 LOG_UPDATED = "attendance.log.updated"
 CLASS_FINALIZED = "attendance.class.finalized"
 
-UtcDatetime = Instant
 Id = Annotated[int, Field(gt=0, lt=2**63)]
 Text = Annotated[str, Field(max_length=1000)]
 
@@ -38,8 +37,8 @@ class Message(BaseModel):
 
 
 class ScheduledWindow(Message):
-    scheduled_start: UtcDatetime
-    scheduled_end: UtcDatetime
+    scheduled_start: Instant
+    scheduled_end: Instant
 
     @model_validator(mode="after")
     def _ends_after_start(self):
@@ -95,8 +94,8 @@ class ClassLifecycle(ScheduledWindow):
 
     class_id: Id
     session_id: UUID
-    started_at: UtcDatetime | None = None
-    ended_at: UtcDatetime | None = None
+    started_at: Instant | None = None
+    ended_at: Instant | None = None
 
     def touch(self) -> ClassTouch:
         return ClassTouch(self.class_id, self.window, session_id=str(self.session_id))
@@ -104,8 +103,8 @@ class ClassLifecycle(ScheduledWindow):
 
 class SessionIn(Message):
     name: Text
-    start_time: UtcDatetime
-    end_time: UtcDatetime | None = None
+    start_time: Instant
+    end_time: Instant | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self):
@@ -132,8 +131,8 @@ class ParticipantIn(Message):
 
 class RecordIn(Message):
     name: Annotated[str, Field(pattern=r"^conferenceRecords/[^/]+$", max_length=300)]
-    start_time: UtcDatetime
-    end_time: UtcDatetime | None = None
+    start_time: Instant
+    end_time: Instant | None = None
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=10000)
 
     @model_validator(mode="after")
@@ -149,7 +148,7 @@ class ParticipantsFetched(ScheduledWindow):
     session_id: UUID | None = None  # none for a manual fetch of a class not started yet
     request_id: Text | None = None
     reason: Text | None = None
-    fetched_at: UtcDatetime
+    fetched_at: Instant
     space_name: Text | None = None
     conference_records: list[RecordIn] = Field(default_factory=list, max_length=1000)
     all_ended: bool

@@ -176,37 +176,32 @@ def _default_message(status: int) -> str:
 
 
 def _rule(data: Any) -> ErrorRule:
-    if not isinstance(data, dict):
-        raise ValueError("each errors[] entry must be an object")
-    unknown = set(data) - _RULE_KEYS
-    if unknown:
-        raise ValueError(f"unknown errors[] keys: {sorted(unknown)} (known: {sorted(_RULE_KEYS)})")
+    selector = _selector(data, "errors", _RULE_KEYS)
     status = data.get("status", 503)
     if status not in STATUS_BY_CODE or status < 400:
         raise ValueError(f"errors[].status must be one of {sorted(c for c in STATUS_BY_CODE if c >= 400)}")
-    return ErrorRule(
-        method=str(data.get("method", "*")),
-        status=status,
-        count=_optional_int(data.get("count", 1), "errors[].count", minimum=0),
-        after=_optional_int(data.get("after", 0), "errors[].after", minimum=0) or 0,
-        message=data.get("message"),
-    )
+    return ErrorRule(status=status, message=data.get("message"), **selector)
 
 
 def _malformed_rule(data: Any) -> MalformedRule:
-    if not isinstance(data, dict):
-        raise ValueError("each malformed[] entry must be an object")
-    unknown = set(data) - _MALFORMED_KEYS
-    if unknown:
-        raise ValueError(f"unknown malformed[] keys: {sorted(unknown)} (known: {sorted(_MALFORMED_KEYS)})")
+    selector = _selector(data, "malformed", _MALFORMED_KEYS)
     if data.get("kind") not in MALFORMED_KINDS:
         raise ValueError(f"malformed[].kind must be one of {', '.join(MALFORMED_KINDS)}")
-    return MalformedRule(
-        method=str(data.get("method", "*")),
-        kind=data["kind"],
-        count=_optional_int(data.get("count", 1), "malformed[].count", minimum=0),
-        after=_optional_int(data.get("after", 0), "malformed[].after", minimum=0) or 0,
-    )
+    return MalformedRule(kind=data["kind"], **selector)
+
+
+def _selector(data: Any, rules: str, known: set[str]) -> dict[str, Any]:
+    """What every rule of the `rules` list says about which requests it spoils: method, count, after."""
+    if not isinstance(data, dict):
+        raise ValueError(f"each {rules}[] entry must be an object")
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown {rules}[] keys: {sorted(unknown)} (known: {sorted(known)})")
+    return {
+        "method": str(data.get("method", "*")),
+        "count": _optional_int(data.get("count", 1), f"{rules}[].count", minimum=0),
+        "after": _optional_int(data.get("after", 0), f"{rules}[].after", minimum=0) or 0,
+    }
 
 
 def _number(value: Any, name: str) -> float:

@@ -43,13 +43,29 @@ def _watched(batches: list[list[str]], handler):
     return handle
 
 
-async def _queued(bus, queue: str, key: str, events) -> None:
-    """Put the events in the queue before anyone consumes it, so they are delivered together."""
+async def _declared(bus, queue: str, key: str) -> None:
     channel = await bus.connection.channel()
     await bus.declare_queue(channel, queue, [key])
     await channel.close()
+
+
+async def _queued(bus, queue: str, key: str, events) -> None:
+    """Put the events in the queue before anyone consumes it, so they are delivered together."""
+    await _declared(bus, queue, key)
     for event in events:
         await bus.publish(event)
+
+
+async def _consume_recorded(bus, pool, queue: str, key: str) -> tuple[list[list[str]], list[str]]:
+    """Consume in batches into `effects`; returns the batch handler's calls and the one-by-one ones."""
+    batches, alone = [], []
+
+    async def one_by_one(event):
+        alone.append(event.id)
+
+    await bus.consume(ConsumerSpec(queue, [key], one_by_one,
+                                   batch_handler=_watched(batches, idempotent_batch(pool, queue, _record))))
+    return batches, alone
 
 
 async def _effects(pool) -> list[str]:
@@ -64,13 +80,7 @@ async def test_events_delivered_together_are_handled_together_and_acked_once(bus
     queue, key = f"{unique}.q", f"{unique}.put"
     events = [new_event(key, {}, source="/test") for _ in range(10)]
     await _queued(bus, queue, key, events)
-    batches, alone = [], []
-
-    async def one_by_one(event):
-        alone.append(event.id)
-
-    await bus.consume(ConsumerSpec(queue, [key], one_by_one,
-                                   batch_handler=_watched(batches, idempotent_batch(pool, queue, _record))))
+    batches, alone = await _consume_recorded(bus, pool, queue, key)
     await eventually(lambda: _is(pool, events))
     await bus.drain(timeout=5)  # a message left unacked would go back to the queue here
     assert any(len(batch) > 1 for batch in batches)
@@ -138,20 +148,12 @@ async def test_a_failed_batch_falls_back_to_one_by_one_with_bounded_retries(bus,
 
 async def test_a_malformed_message_does_not_fail_the_batch_it_arrives_with(bus, pool, unique):
     queue, key = f"{unique}.q", f"{unique}.put"
-    channel = await bus.connection.channel()
-    await bus.declare_queue(channel, queue, [key])
-    await channel.close()
+    await _declared(bus, queue, key)
     good = [new_event(key, {}, source="/test") for _ in range(2)]
     await bus.publish(good[0])
     await bus.publish_raw(b"{not json", routing_key=key, message_id="garbage")
     await bus.publish(good[1])
-    batches, alone = [], []
-
-    async def one_by_one(event):
-        alone.append(event.id)
-
-    await bus.consume(ConsumerSpec(queue, [key], one_by_one,
-                                   batch_handler=_watched(batches, idempotent_batch(pool, queue, _record))))
+    _, alone = await _consume_recorded(bus, pool, queue, key)
     await eventually(lambda: _is(pool, good))
     await eventually(lambda: _depth(bus, f"{queue}.dlq", 1))
     assert (await get_one(bus.connection, f"{queue}.dlq")).headers["x-error"].startswith("not a CloudEvent")
