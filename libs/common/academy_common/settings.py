@@ -1,4 +1,4 @@
-"""Settings from environment variables (12-factor), with the defaults of architecture.md."""
+"""Settings from environment variables (12-factor), with the defaults of docs/architecture.md."""
 from __future__ import annotations
 
 import sys

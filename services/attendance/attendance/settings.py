@@ -1,4 +1,4 @@
-"""Attendance settings: the common ones plus the attendance policy (architecture.md defaults)."""
+"""Attendance settings: the common ones plus the attendance policy (docs/architecture.md defaults)."""
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""meet-fetcher settings (environment variables; defaults from architecture.md and issue 3)."""
+"""meet-fetcher settings (environment variables; defaults from docs/architecture.md)."""
 from __future__ import annotations
 
 from datetime import timedelta
