@@ -1,4 +1,4 @@
-"""Make the helper module importable as `deploy_support` whatever pytest's import mode."""
+"""Make the helper modules (deploy_support, kube, k8s_rules) importable whatever pytest's import mode."""
 import sys
 from pathlib import Path
 
