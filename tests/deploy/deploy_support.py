@@ -391,8 +391,63 @@ def _hosts_in(value: str) -> list[str]:
     return [m.group(1) for m in re.finditer(r"://(?:[^@/\s]*@)?([A-Za-z0-9._-]+)(?::\d+)?", value)]
 
 
-def check_compose(doc: dict) -> list[str]:
-    errors = [f"schema: {e}" for e in schema_errors(doc, compose_schemas()["reduced"])]
+ENV_EXAMPLE = REPO / ".env.example"
+_VARIABLE = re.compile(r"\$\{(\w+)(?::?([?-])([^}]*))?\}")
+# Settings that must not be written in docker-compose.yml: they come from .env.
+FROM_ENV_FILE = ("API_TOKENS",)
+
+
+def env_file(path: Path = ENV_EXAMPLE) -> dict[str, str]:
+    """KEY=VALUE lines of a compose .env file (comments and blank lines skipped)."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def compose_variables(doc: Any) -> set[str]:
+    return {m.group(1) for m in _VARIABLE.finditer(json.dumps(doc))}
+
+
+def interpolate(doc: Any, env: dict[str, str]) -> Any:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?error}` in every string, from `env`;
+    a required variable that is missing raises KeyError (compose refuses to start)."""
+    def value(m: re.Match) -> str:
+        name, op, arg = m.groups()
+        if env.get(name):
+            return env[name]
+        if op == "?":
+            raise KeyError(f"{name}: {arg}")
+        return arg if op == "-" else ""
+
+    if isinstance(doc, dict):
+        return {k: interpolate(v, env) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [interpolate(v, env) for v in doc]
+    return _VARIABLE.sub(value, doc) if isinstance(doc, str) else doc
+
+
+def exposure_errors(doc: dict) -> list[str]:
+    """The raw file: published ports on the host's loopback only; no token written in it."""
+    errors = []
+    for name, svc in (doc.get("services") or {}).items():
+        for port in svc.get("ports") or []:
+            if not str(port).startswith("127.0.0.1:"):
+                errors.append(f"{name}: port {port} is published on every interface, not on 127.0.0.1")
+        env = _env_dict(svc.get("environment"))
+        for key in FROM_ENV_FILE:
+            if key in env and not _VARIABLE.fullmatch(env[key]):
+                errors.append(f"{name}: {key} is written in the file; take it from .env (${{{key}:?...}})")
+    return errors
+
+
+def check_compose(raw: dict, env: dict[str, str] | None = None) -> list[str]:
+    """The raw file's exposure rules, then the file as compose runs it with `env` (by
+    default .env.example) against the schema and this project's rules."""
+    errors = exposure_errors(raw)
+    try:
+        doc = interpolate(raw, env_file() if env is None else env)
+    except KeyError as exc:
+        return [*errors, f"variable {exc.args[0]}"]
+    errors += [f"schema: {e}" for e in schema_errors(doc, compose_schemas()["reduced"])]
     services: dict = doc.get("services") or {}
     names = set(services)
     for required in ("postgres", "rabbitmq", *SERVICES):

@@ -1,11 +1,22 @@
-"""docker-compose.yml: the Compose schema, then the cross-references between its services."""
+"""docker-compose.yml: the Compose schema, then the cross-references between its services, and
+what it exposes (ports on loopback only, tokens from .env)."""
 from __future__ import annotations
 
 import copy
+import subprocess
 
 import pytest
 import yaml
-from deploy_support import REPO, SERVICES, check_compose, compose_schemas, schema_errors
+from deploy_support import (
+    ENV_EXAMPLE,
+    REPO,
+    SERVICES,
+    check_compose,
+    compose_schemas,
+    compose_variables,
+    env_file,
+    schema_errors,
+)
 
 COMPOSE = REPO / "docker-compose.yml"
 
@@ -46,6 +57,21 @@ def test_startup_order(compose_doc: dict) -> None:
     assert deps["meet-fetcher"] == {"postgres", "rabbitmq", "meet-emulator"}, "its caches and limiter live in PostgreSQL"
     assert deps["attendance"] == deps["billing"] == {"postgres", "rabbitmq"}
     assert not deps["postgres"] and not deps["rabbitmq"] and not deps["meet-emulator"]
+
+
+def test_tokens_come_from_the_env_file(compose_doc: dict) -> None:
+    example = env_file()
+    assert compose_variables(compose_doc) <= set(example), ".env.example must give every variable compose reads"
+    tokens = [pair.split("=", 1)[1] for pair in example["API_TOKENS"].split(",")]
+    assert len(tokens) == 3 and all(len(token) >= 16 for token in tokens)
+    assert "dev-admin" not in COMPOSE.read_text().replace("dev-admin-token", ""), "no token in the compose file"
+    assert check_compose(compose_doc, env={}) == ["variable API_TOKENS: set API_TOKENS in .env (cp .env.example .env)"]
+
+
+def test_git_ignores_the_env_file() -> None:
+    out = subprocess.run(["git", "check-ignore", str(REPO / ".env"), str(ENV_EXAMPLE)], cwd=REPO,
+                         capture_output=True, text=True, check=False).stdout.split()
+    assert out == [str(REPO / ".env")]
 
 
 def _set(path: list, value):
@@ -103,6 +129,12 @@ BROKEN = [
      "LATE_THRESHOLD is not a setting of attendance"),
     ("invalid setting", _set(["services", "scheduler", "environment", "START_TOLERANCE_S"], "-5"),
      "START_TOLERANCE_S='-5' is invalid for scheduler"),
+    ("port on every interface", _set(["services", "billing", "ports"], ["8083:8083"]),
+     "billing: port 8083:8083 is published on every interface"),
+    ("UI on every interface", _set(["services", "rabbitmq", "ports"], ["0.0.0.0:15672:15672"]),
+     "rabbitmq: port 0.0.0.0:15672:15672 is published on every interface"),
+    ("token written in the file", _set(["services", "attendance", "environment", "API_TOKENS"], "admin=dev-admin"),
+     "attendance: API_TOKENS is written in the file"),
 ]
 
 
