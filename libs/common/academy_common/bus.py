@@ -5,6 +5,11 @@ Topology for a consumer queue Q (all durable):
   Q.retry (quorum, message TTL) --expires--> default exchange --> Q   (delayed retry)
   Q.dlq   (quorum)  poison messages, with the error in their headers
 
+Both broker hops (Q.retry → Q, Q → Q.dlq) dead-letter at least once: the source quorum queue
+keeps a message until the target has confirmed it, so a target that is missing or unavailable
+at that moment delays the message instead of dropping it (RabbitMQ's default, at most once,
+drops it). The whole topology of the system is declared from `academy_common.topology`.
+
 `queue_type="classic"` declares the same topology with classic queues (no broker-side
 delivery limit): the service tests use it because a broker creates and drops classic queues
 in a fraction of the time quorum queues take, and those tests create hundreds of queues.
@@ -47,6 +52,10 @@ BATCHES_IN_FLIGHT = 2  # per consumer: one fills (and computes) while the other 
 
 class PublishError(RuntimeError):
     """The broker did not confirm the message (nack, unroutable return, or timeout)."""
+
+
+class UnroutableError(PublishError):
+    """The broker returned the message: no queue is bound to its routing key."""
 
 
 class PermanentError(Exception):
@@ -138,7 +147,7 @@ class Bus:
         try:
             confirmation = await target.publish(message, routing_key, mandatory=True, timeout=self.publish_timeout)
         except DeliveryError as exc:
-            raise PublishError(f"{routing_key} {message_id}: returned by the broker (no queue bound?)") from exc
+            raise UnroutableError(f"{routing_key} {message_id}: returned by the broker (no queue bound?)") from exc
         except TimeoutError as exc:
             raise PublishError(f"{routing_key} {message_id}: no confirm within {self.publish_timeout}s") from exc
         if not isinstance(confirmation, Basic.Ack):
@@ -150,12 +159,18 @@ class Bus:
     async def declare_queue(self, channel: aio_pika.abc.AbstractChannel, name: str,
                             routing_keys: list[str]) -> aio_pika.abc.AbstractQueue:
         kind = {"x-queue-type": self.queue_type}
+        quorum = self.queue_type == "quorum"
         # A handler that kills its process never acks: after this many deliveries a quorum
         # queue dead-letters the message itself, so a crash loop cannot spin forever.
-        limit = {"x-delivery-limit": self.max_attempts} if self.queue_type == "quorum" else {}
+        limit = {"x-delivery-limit": self.max_attempts} if quorum else {}
+        # At-least-once dead-lettering needs a quorum source queue with reject-publish overflow
+        # (with drop-head RabbitMQ falls back to at most once). No length limit is set, so
+        # reject-publish never refuses a publish here. Classic queues (tests) cannot have it.
+        safe = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"} if quorum else {}
         await channel.declare_queue(f"{name}.dlq", durable=True, arguments=kind)
         await channel.declare_queue(f"{name}.retry", durable=True, arguments={
             **kind,
+            **safe,
             "x-message-ttl": int(self.retry_delay_s * 1000),
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": name,
@@ -163,6 +178,7 @@ class Bus:
         queue = await channel.declare_queue(name, durable=True, arguments={
             **kind,
             **limit,
+            **safe,
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": f"{name}.dlq",
         })
