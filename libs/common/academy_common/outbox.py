@@ -4,6 +4,10 @@ A crash after the commit but before the publish loses nothing (the row waits); a
 the publish but before the delete re-publishes the same event id, which consumers dedupe.
 Several relays may run: `FOR UPDATE SKIP LOCKED` hands each row to one of them at a time.
 An event the broker will never take (PermanentError, e.g. too large) moves to `outbox_dead`.
+One the broker returns because no queue is bound to its routing key backs off (1 s, 2 s, 4 s
+... up to `backoff_max_s`) without holding back the rows behind it, and moves to
+`outbox_dead` after `max_attempts` returns. Consumers do not rely on the order of events
+(snapshots carry versions), so a row that waits does not make the later ones wrong.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter, Gauge
 
-from academy_common.bus import Bus, PermanentError
+from academy_common.bus import Bus, PermanentError, UnroutableError
 from academy_common.events import CloudEvent
 
 log = structlog.get_logger(__name__)
@@ -23,6 +27,8 @@ PENDING = Gauge("outbox_pending", "Outbox rows seen waiting in the last relay ba
 LAG = Gauge("outbox_relay_lag_seconds", "Age of the oldest event in the last relayed batch")
 DEAD_LETTERED = Counter("outbox_dead_lettered_total", "Outbox events the broker will never take, moved to outbox_dead",
                         ["type"])
+UNROUTABLE = Counter("outbox_unroutable_total", "Outbox events the broker returned (no queue bound), backed off",
+                     ["type"])
 
 
 async def enqueue(conn: asyncpg.Connection, *events: CloudEvent) -> None:
@@ -41,9 +47,11 @@ async def enqueue(conn: asyncpg.Connection, *events: CloudEvent) -> None:
 
 
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, bus: Bus, *, schema: str, poll_s: float = 1.0, batch: int = 200):
+    def __init__(self, pool: asyncpg.Pool, bus: Bus, *, schema: str, poll_s: float = 1.0, batch: int = 200,
+                 backoff_s: float = 1.0, backoff_max_s: float = 300.0, max_attempts: int = 20):
         self.pool, self.bus, self.schema = pool, bus, schema
         self.poll_s, self.batch = poll_s, batch
+        self.backoff_s, self.backoff_max_s, self.max_attempts = backoff_s, backoff_max_s, max_attempts
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -81,13 +89,14 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch with confirms; delete what the broker confirmed, in one transaction.
 
-        An event the broker refused (no queue bound yet, nack, timeout) stays for the next
-        round without holding back the others; one it will never take moves to `outbox_dead`.
+        An event the broker refused (nack, timeout) stays for the next round without holding
+        back the others; one it returned (no queue bound) backs off; one it will never take, or
+        returned `max_attempts` times, moves to `outbox_dead`.
         """
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, event_id, routing_key, body, created_at FROM outbox "
-                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                "SELECT id, event_id, routing_key, body, created_at, attempts FROM outbox "
+                "WHERE next_attempt_at <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self.batch,
             )
             PENDING.set(len(rows))
@@ -97,26 +106,44 @@ class OutboxRelay:
                 self.bus.publish_raw(bytes(r["body"]), routing_key=r["routing_key"], message_id=r["event_id"])
                 for r in rows
             ), return_exceptions=True)
-            done, dead = [], []
+            done, dead, unroutable = [], [], []
             for row, result in zip(rows, results):
                 if result is None:
                     done.append(row["id"])
                 elif not isinstance(result, Exception):
                     raise result
-                elif isinstance(result, PermanentError):
+                elif isinstance(result, PermanentError) or (
+                        isinstance(result, UnroutableError) and row["attempts"] + 1 >= self.max_attempts):
                     log.error("outbox event the broker will never take, moved to outbox_dead",
                               event_id=row["event_id"], routing_key=row["routing_key"], error=str(result))
                     dead.append((row, str(result)))
+                elif isinstance(result, UnroutableError):
+                    log.warning("outbox event returned by the broker, backing off", event_id=row["event_id"],
+                                routing_key=row["routing_key"], attempt=row["attempts"] + 1)
+                    unroutable.append(row)
                 else:
                     log.warning("outbox event not published, will retry", event_id=row["event_id"], error=str(result))
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
+            if unroutable:
+                await self._back_off(conn, unroutable)
             if dead:
                 await _move_to_dead(conn, dead)
-        for row, _ in dead:  # counted once committed
+        for row in unroutable:  # counted once committed
+            UNROUTABLE.labels(row["routing_key"]).inc()
+        for row, _ in dead:
             DEAD_LETTERED.labels(row["routing_key"]).inc()
         oldest: datetime = rows[0]["created_at"]
         LAG.set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
         return len(done)
+
+    async def _back_off(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+        """Try again after backoff_s·2^attempts (at most backoff_max_s), one more attempt counted."""
+        await conn.execute(
+            """UPDATE outbox SET attempts = attempts + 1,
+                   next_attempt_at = now() + make_interval(secs => least($2::float8, $3::float8 * 2 ^ attempts))
+               WHERE id = ANY($1::bigint[])""",
+            [row["id"] for row in rows], self.backoff_max_s, self.backoff_s,
+        )
 
 
 async def _move_to_dead(conn: asyncpg.Connection, dead: list[tuple[asyncpg.Record, str]]) -> None:

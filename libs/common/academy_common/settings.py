@@ -62,6 +62,11 @@ class ServiceSettings(BaseSettings):
     # snapshot is ~0.3 MiB; keep it under RabbitMQ's max_message_size (128 MiB by default).
     bus_max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=1024)
     outbox_poll_s: float = Field(default=1.0, gt=0)
+    # An outbox event the broker returns (no queue bound) waits 1 s, 2 s, 4 s ... up to the
+    # maximum, and moves to outbox_dead after this many returns (about an hour with these).
+    outbox_backoff_s: float = Field(default=1.0, gt=0)
+    outbox_backoff_max_s: float = Field(default=300.0, gt=0)
+    outbox_max_attempts: int = Field(default=20, ge=1, le=1000)
     drain_timeout_s: float = Field(default=25.0, gt=0)
 
     @field_validator("academy_timezone")

@@ -155,3 +155,52 @@ async def test_a_stop_that_comes_with_a_wake_up_still_stops_the_relay(bus, pool,
     task.cancel()
     done, _ = await asyncio.wait([task], timeout=5)
     assert done and task.cancelled()
+
+
+async def test_unroutable_events_at_the_head_of_the_outbox_do_not_hold_back_the_ones_behind(bus, pool, unique):
+    """A whole batch of events no queue takes sat at the head: every round picked the same rows
+    again and nothing behind them was ever published."""
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.ok"], idempotent(pool, unique, _record)))
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.enqueue(conn, *[new_event(f"{unique}.nobody", {}, source="/test") for _ in range(3)],
+                             new_event(f"{unique}.ok", {}, source="/test"))
+    relay = OutboxRelay(pool, bus, schema=unique, batch=3, backoff_s=60)
+    assert await relay.relay_once() == 0  # the three at the head, returned by the broker
+    assert await relay.relay_once() == 1  # the one behind them
+    await eventually(lambda: _is(pool, 1))
+    waiting = await pool.fetch("SELECT attempts, next_attempt_at > now() + interval '50 s' AS later FROM outbox")
+    assert [(w["attempts"], w["later"]) for w in waiting] == [(1, True)] * 3
+    assert _unroutable(f"{unique}.nobody") == 3
+
+
+async def test_an_unroutable_event_backs_off_exponentially_and_is_published_once_a_queue_is_bound(bus, pool, unique):
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.enqueue(conn, new_event(f"{unique}.late", {}, source="/test"))
+    relay = OutboxRelay(pool, bus, schema=unique, backoff_s=10, backoff_max_s=25)
+    delays = []
+    for _ in range(3):
+        await relay.relay_once()
+        delays.append(await pool.fetchval("SELECT extract(epoch FROM next_attempt_at - now()) FROM outbox"))
+        await pool.execute("UPDATE outbox SET next_attempt_at = '-infinity'")  # as if the wait were over
+    assert [round(d / 5) * 5 for d in delays] == [10, 20, 25]  # 10·2^n, capped
+    await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.late"], idempotent(pool, unique, _record)))
+    assert await relay.relay_once() == 1
+    await eventually(lambda: _is(pool, 1))
+
+
+async def test_an_event_returned_max_attempts_times_moves_to_outbox_dead(bus, pool, unique):
+    event = new_event(f"{unique}.nobody", {}, source="/test")
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.enqueue(conn, event)
+    relay = OutboxRelay(pool, bus, schema=unique, backoff_s=0.001, backoff_max_s=0.001, max_attempts=3)
+    for _ in range(3):
+        await eventually(lambda: pool.fetchval("SELECT next_attempt_at <= now() FROM outbox"))
+        await relay.relay_once()
+    assert await _outbox_empty(pool)
+    dead = await pool.fetchrow("SELECT event_id, error FROM outbox_dead")
+    assert dead["event_id"] == event.id and "returned by the broker" in dead["error"]
+    assert _unroutable(event.type) == 2 and _dead_lettered(event.type) == 1
+
+
+def _unroutable(routing_key: str) -> float:
+    return REGISTRY.get_sample_value("outbox_unroutable_total", {"type": routing_key}) or 0
