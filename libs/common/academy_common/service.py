@@ -1,9 +1,10 @@
-"""The small bootstrap every service runs: settings → logs → db → bus → consumers → HTTP.
+"""The small bootstrap every service runs: settings → logs → db → bus (whole topology) → consumers → HTTP.
 
     service = Service(settings, name="attendance", schema="attendance", migrations=MIGRATIONS)
     service.subscribe("attendance.events", ["meet.#"], handle)   # handle(conn, event), idempotent
     service.background(ticker.run)              # long-running coroutines
-    run(service, routes=routes, openapi=OPENAPI)   # `python -m x` serves, `python -m x migrate` migrates
+    run(service, routes=routes, openapi=OPENAPI)   # `python -m x` serves, `python -m x migrate` migrates,
+                                                   # `python -m x topology` declares the bus topology
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from academy_common import topology
 from academy_common.bus import Bus, ConsumerSpec
 from academy_common.consumer import TransactionalBatchHandler, TransactionalHandler, idempotent, idempotent_batch
 from academy_common.db import create_pool, migrate
@@ -103,6 +105,9 @@ class Service:
     async def start(self, app_setup: Setup | None = None) -> None:
         if self.bus is None:
             await self.connect()
+        # Every service's queues, not only this one's: what it publishes from now on waits for
+        # consumers that have not started yet.
+        await topology.declare(self.bus, self.settings.queue_prefix)
         self.app = create_app(tokens=self.settings.api_tokens, ready=self.ready,
                               routes=self.routes, openapi=self.openapi)
         self.app[SERVICE_KEY] = self
@@ -116,7 +121,10 @@ class Service:
         await site.start()
         self.port = self._runner.addresses[0][1]
         if self.uses_outbox:
-            relay = OutboxRelay(self.pool, self.bus, schema=self.schema, poll_s=self.settings.outbox_poll_s)
+            s = self.settings
+            relay = OutboxRelay(self.pool, self.bus, schema=self.schema, poll_s=s.outbox_poll_s,
+                                backoff_s=s.outbox_backoff_s, backoff_max_s=s.outbox_backoff_max_s,
+                                max_attempts=s.outbox_max_attempts)
             self._tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         for job in self._background:
             self._tasks.append(asyncio.create_task(self._guard(job), name=getattr(job, "__qualname__", "job")))
@@ -197,7 +205,10 @@ def run(build: Callable[[], Service], app_setup: Setup | None = None, argv: list
     if command == "migrate":
         applied = asyncio.run(service.migrate())
         log.info("migrated", schema=service.schema, applied=applied)
+    elif command == "topology":
+        queues = asyncio.run(topology.declare_from_settings(s))
+        log.info("topology declared", exchange=s.bus_exchange, queues=queues)
     elif command == "serve":
         asyncio.run(serve(service, app_setup))
     else:
-        raise SystemExit(f"usage: python -m {service.name.replace('-', '_')} [serve|migrate]")
+        raise SystemExit(f"usage: python -m {service.name.replace('-', '_')} [serve|migrate|topology]")

@@ -13,6 +13,7 @@ from datetime import datetime
 import asyncpg
 import structlog
 
+from academy_common import topology
 from academy_common.bus import PermanentError
 from academy_common.consumer import TransactionalBatchHandler
 from academy_common.events import CloudEvent
@@ -29,7 +30,7 @@ from attendance.metrics import SNAPSHOTS
 from attendance.model import Policy
 
 QUEUE = "attendance.events"
-ROUTING_KEYS = [*CLASS_SNAPSHOTS, *CLASS_LIFECYCLE, PARTICIPANTS_FETCHED]
+ROUTING_KEYS = topology.routing_keys(QUEUE)
 
 Clock = Callable[[], datetime]
 

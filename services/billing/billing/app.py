@@ -5,6 +5,7 @@ from pathlib import Path
 
 import structlog
 
+from academy_common import topology
 from academy_common.service import Service
 from academy_common.settings import load_settings
 from billing import repository as repo
@@ -30,5 +31,5 @@ def build(settings: Settings | None = None) -> Service:
 
     service.background(adopt_timezone)
     projection = Projection(settings.academy_timezone)
-    service.subscribe(QUEUE, sorted(projection.handlers), projection.handle)
+    service.subscribe(QUEUE, topology.routing_keys(QUEUE), projection.handle)
     return service

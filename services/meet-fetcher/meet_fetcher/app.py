@@ -10,6 +10,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
 
+from academy_common import topology
 from academy_common.bus import ConsumerSpec, PermanentError
 from academy_common.events import CloudEvent
 from academy_common.meet_api import MeetApiError, MeetClient, count_calls
@@ -86,7 +87,7 @@ def build(settings: Settings | None = None) -> Service:
     client = MeetClient.from_settings(settings, limiter=limiter)
     cache = Cache(lambda: service.pool, email_ttl=settings.email_ttl)
     fetcher = Fetcher(client, cache, incremental=settings.fetch_incremental)
-    service.consume(ConsumerSpec(QUEUE, [REQUESTED], FetchHandler(service, fetcher),
+    service.consume(ConsumerSpec(QUEUE, topology.routing_keys(QUEUE), FetchHandler(service, fetcher),
                                  prefetch=settings.fetch_concurrency))
 
     async def prune_caches() -> None:

@@ -11,13 +11,14 @@ import asyncpg
 import structlog
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from academy_common import topology
 from academy_common.bus import PermanentError
 from academy_common.events import CloudEvent, refuse_nul
 
 log = structlog.get_logger(__name__)
 
 QUEUE = "scheduler.fetch-outcomes"
-ROUTING_KEYS = ["meet.fetch_failed", "attendance.class.finalized"]
+ROUTING_KEYS = topology.routing_keys(QUEUE)
 
 
 class _Payload(BaseModel):
