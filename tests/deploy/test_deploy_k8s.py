@@ -166,6 +166,7 @@ def test_migration_job_migrates_every_schema_owner(base) -> None:
     migrators = {c["name"]: c for c in job["spec"]["template"]["spec"]["containers"]}
     owners = [n for n, s in SERVICES.items() if s.uses_db]
     assert {f"{n}-migrate" for n in owners} <= set(migrators)
+    assert migrators["topology"]["args"] == ["topology"]  # the whole bus topology, before any service runs
     for name in owners:
         c = migrators[f"{name}-migrate"]
         assert c["args"] == ["migrate"]
