@@ -114,7 +114,7 @@ async def test_concurrent_migrations_apply_each_file_once(database_url, unique, 
     results = await asyncio.gather(*(migrate(database_url, unique, tmp_path) for _ in range(4)))
     applied = sorted(name for result in results for name in result)
     assert applied == ["common/001_outbox.sql", "common/002_processed_events.sql", "common/003_outbox_dead.sql",
-                       "service/001_a.sql", "service/002_b.sql"]
+                       "common/004_outbox_backoff.sql", "service/001_a.sql", "service/002_b.sql"]
     assert await migrate(database_url, unique, tmp_path) == []
 
 
