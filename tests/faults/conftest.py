@@ -12,7 +12,7 @@ import asyncpg
 import pytest_asyncio
 
 from tests.e2e.conftest import running_system as e2e_running_system
-from tests.support.story import WORK_QUEUES, Tap
+from tests.support.story import WORK_QUEUES, Tap, queues_empty
 from tests.support.waiting import eventually, queue_depth
 
 # Every event the re-publishing checks need (attendance.#, meet.#, class.#).
@@ -42,6 +42,36 @@ class Isolation:
     def queue(self, name: str) -> str:
         return f"{self.name}.{name}"
 
+    @property
+    def work_queues(self) -> list[str]:
+        """Every work queue of the run and its retry queue."""
+        return [self.queue(name) for q in WORK_QUEUES for name in (q, f"{q}.retry")]
+
+
+# A fault lands at its moment when applied within this many seconds of it: well inside every
+# window the fault modules schedule (a service is down or cut for 3 s at least).
+LANDED_WITHIN_S = 1.5
+
+
+@dataclass
+class Step:
+    """One fault applied: when it was due and when it was applied (seconds from S), and what
+    shows it hit (the process it killed was running and died of the signal, the link it cut
+    carried live connections, and took a new one after its restore)."""
+    moment: float
+    action: str
+    what: object
+    at: float
+    finished_at: float = 0.0
+    alive_before: bool | None = None
+    code: int | None = None
+    dropped: int | None = None   # live connections a cut dropped
+    accepted: int | None = None  # connections the link had accepted when it was restored
+
+
+def landed_on_time(step: Step) -> bool:
+    return step.moment <= step.at <= step.moment + LANDED_WITHIN_S
+
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def isolation(database_url, amqp_url):
@@ -66,13 +96,11 @@ async def tap_for(iso: Isolation) -> Tap:
 
 
 async def drained(iso: Isolation, timeout: float = 30) -> dict[str, int]:
-    """Wait until every work queue (and its retry queue) is empty; return the depth of each DLQ."""
+    """Wait until every work queue (and its retry queue) is empty, no message ready nor being
+    handled; return the depth of each DLQ."""
+    await eventually(lambda: queues_empty(iso.amqp_url, iso.work_queues), timeout=timeout, interval=0.5)
     connection = await aio_pika.connect_robust(iso.amqp_url)
     try:
-        async def empty() -> bool:
-            return all([await queue_depth(connection, name) == 0
-                        for q in WORK_QUEUES for name in (iso.queue(q), iso.queue(f"{q}.retry"))])
-        await eventually(empty, timeout=timeout, interval=0.2)
         return {q: await queue_depth(connection, iso.queue(f"{q}.dlq")) for q in WORK_QUEUES}
     finally:
         await connection.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import structlog
 from aiohttp import web
 from pydantic import BaseModel, Field
 
@@ -19,6 +20,7 @@ from academy_common.settings import ServiceSettings, load_settings
 
 MIGRATIONS = Path(__file__).with_name("sample_migrations")
 routes = web.RouteTableDef()
+log = structlog.get_logger(__name__)
 
 
 class Settings(ServiceSettings):
@@ -56,6 +58,7 @@ def build(settings: Settings | None = None) -> Service:
                       routes=routes)
 
     async def slow(conn, event) -> None:
+        log.info("slow handler started")  # tests stop the service once this is printed
         await asyncio.sleep(settings.slow_s)
         await conn.execute("INSERT INTO things (name) VALUES ($1)", f"slow:{event.id}")
 

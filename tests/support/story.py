@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import aio_pika
 import aiohttp
+import asyncpg
+
+from tests.support.waiting import eventually
 
 TITLE = '=SUM(1,2) "quoted", 2026'  # a spreadsheet would run this as a formula
 FAMILY_RATE, TEACHER_RATE = 3090, 4500  # cents an hour
@@ -50,10 +55,11 @@ def scenario(space: str, s: datetime, *, visible_after_s: float = 0) -> dict:
 class Tap:
     """An outside subscriber: its own queue bound to `attendance.#` (and more keys if asked)."""
 
-    def __init__(self, keys: tuple[str, ...] = ("attendance.#", "meet.fetch_failed", "class.fetch_requested"),
+    def __init__(self, keys: tuple[str, ...] = ("attendance.#", "meet.#", "class.fetch_requested"),
                  queue: str = "e2e.outside-subscriber", exchange: str = "academy.events") -> None:
         self.keys, self.queue, self.exchange = keys, queue, exchange
         self.events: list[dict] = []
+        self._marks: set[str] = set()
 
     def of(self, type_: str) -> list[dict]:
         return [e for e in self.events if e["type"] == type_]
@@ -61,16 +67,30 @@ class Tap:
     async def start(self, amqp_url: str) -> None:
         self.connection = await aio_pika.connect_robust(amqp_url)
         channel = await self.connection.channel()
-        exchange = await channel.declare_exchange(self.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        self._exchange = await channel.declare_exchange(self.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         queue = await channel.declare_queue(self.queue, durable=True, arguments={"x-queue-type": "quorum"})
-        for key in self.keys:
-            await queue.bind(exchange, key)
+        for key in (*self.keys, self._mark_key):
+            await queue.bind(self._exchange, key)
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             async with message.process():
-                self.events.append(json.loads(message.body))
+                if message.routing_key == self._mark_key:
+                    self._marks.add(message.message_id)
+                else:
+                    self.events.append(json.loads(message.body))
 
         await queue.consume(on_message)
+
+    @property
+    def _mark_key(self) -> str:
+        return f"{self.queue}.mark"
+
+    async def caught_up(self, timeout: float = 30) -> None:
+        """Wait until the tap holds every event the broker had confirmed before the call: a mark
+        sent now to this queue alone arrives after them (one queue, one consumer, in order)."""
+        mark = uuid.uuid4().hex
+        await self._exchange.publish(aio_pika.Message(b"", message_id=mark), self._mark_key)
+        await eventually(lambda: mark in self._marks, timeout=timeout)
 
     async def close(self) -> None:
         await self.connection.close()
@@ -122,6 +142,10 @@ class Story:
         self.class_id, self.space_name = created["id"], created["space_name"]
         await self.call("POST", f"{self.urls['meet-emulator']}/emulator/scenario",
                         scenario(self.space_name, self.start, visible_after_s=visible_after_s))
+
+    def elapsed(self) -> float:
+        """Seconds since S on the scenario's clock."""
+        return (datetime.now(UTC) - self.start).total_seconds()
 
     async def until(self, seconds: float) -> None:
         """Sleep until S + `seconds` (the scenario's own clock)."""
@@ -199,3 +223,62 @@ def check_money(bills: dict, payroll: dict) -> None:
     assert amounts(payroll, "teachers") == EXPECTED_PAYROLL
     lines = [l for report, key in ((bills, "families"), (payroll, "teachers")) for s in report[key] for l in s["lines"]]
     assert all(l["provisional"] is False and l["error"] is None for l in lines)
+
+
+async def quiet(story: Story, tap: Tap, *, database_url: str, amqp_url: str, queues: list[str],
+                timeout: float = 60) -> None:
+    """Wait until nothing more can reach the class's outcome, so that a duplicate would be in
+    the tap by now: the scheduler has recorded the finalization and a tick of its started past
+    the longest gap that could still bring a fetch (RETRY_MAX_GAP_S, FETCH_INTERVAL_S); every
+    fetch it requested has been answered and every answer handled (no message ready or unacked
+    in `queues`); attendance has published what it committed; and the tap has received it all."""
+    scheduler = story.urls["scheduler"]
+    await eventually(lambda: _scheduler_finalized(story), timeout=timeout)
+    job = (await story.call("GET", f"{scheduler}/monitoring/status"))["jobs"][0]
+    past = datetime.now(UTC) + timedelta(seconds=max(job["retry_max_gap_s"], job["fetch_interval_s"]))
+    await eventually(lambda: _ticked_since(story, past), timeout=timeout)
+    await eventually(lambda: outbox_empty(database_url, "scheduler"), timeout=timeout)
+    await tap.caught_up()
+    await eventually(lambda: _answered(tap, story.class_id), timeout=timeout)
+    await eventually(lambda: queues_empty(amqp_url, queues), timeout=timeout, interval=0.5)
+    await eventually(lambda: outbox_empty(database_url, "attendance"), timeout=timeout)
+    await tap.caught_up()
+
+
+async def _scheduler_finalized(story: Story) -> bool:
+    view = await story.call("GET", f"{story.urls['scheduler']}/api/schedule/classes/{story.class_id}")
+    return view["fetch"]["finalized_at"] is not None
+
+
+async def _ticked_since(story: Story, moment: datetime) -> bool:
+    job = (await story.call("GET", f"{story.urls['scheduler']}/monitoring/status"))["jobs"][0]
+    started, finished = parse(job["last_run_started_at"]), parse(job["last_run_finished_at"])
+    return started is not None and started >= moment and finished is not None and finished >= started
+
+
+def _answered(tap: Tap, class_id: int) -> bool:
+    """Every fetch request for the class has its answer (participants fetched, or failed)."""
+    requested = {e["id"] for e in tap.of("class.fetch_requested") if e["data"]["class_id"] == class_id}
+    answered = {e["data"]["request_id"] for kind in ("meet.participants.fetched", "meet.fetch_failed")
+                for e in tap.of(kind)}
+    return requested <= answered
+
+
+async def outbox_empty(database_url: str, schema: str) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(f'SELECT count(*) FROM "{schema}".outbox') == 0
+    finally:
+        await conn.close()
+
+
+async def queues_empty(amqp_url: str, queues: list[str]) -> bool:
+    """No message in any of `queues`, ready or being handled (a passive declare counts only the
+    ready ones, so this asks rabbitmqctl)."""
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(amqp_url).path[1:]) or "/"
+    process = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "messages", "--no-table-headers",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await process.communicate()
+    counts = dict(line.split("\t") for line in out.decode().splitlines() if "\t" in line)
+    return process.returncode == 0 and all(counts.get(q, "0").strip() == "0" for q in queues)

@@ -38,8 +38,10 @@ class TcpProxy:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
-    async def sever(self) -> None:
-        """Refuse new connections and drop every live one (both directions)."""
+    async def sever(self) -> int:
+        """Refuse new connections and drop every live one (both directions); return how many
+        live connections it dropped (0: the client was not connected, the cut hit nothing)."""
+        live = len(self._writers) // 2  # a client's writer and its upstream's
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -47,6 +49,7 @@ class TcpProxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        return live
 
     async def restore(self) -> None:
         if self._server is None:

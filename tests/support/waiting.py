@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import REGISTRY
+
 
 async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0, interval: float = 0.05) -> None:
     """Wait until `check()` is true; fail with a clear message after `timeout` seconds."""
@@ -40,3 +42,11 @@ async def get_one(connection, name: str):
         return message
     finally:
         await channel.close()
+
+
+def counted(metric: str, **labels: str) -> float:
+    """The sum of a Prometheus sample of this process over every label set matching `labels`
+    (e.g. `counted("bus_messages_consumed_total", queue=q, outcome="ok")`): what a mechanism
+    did, to wait on instead of a time in which it might have done it."""
+    return sum(sample.value for family in REGISTRY.collect() for sample in family.samples
+               if sample.name == metric and all(sample.labels.get(k) == v for k, v in labels.items()))

@@ -53,6 +53,7 @@ class OutboxRelay:
         self.poll_s, self.batch = poll_s, batch
         self.backoff_s, self.backoff_max_s, self.max_attempts = backoff_s, backoff_max_s, max_attempts
         self._wake = asyncio.Event()
+        self.idle = asyncio.Event()  # set while waiting for a wake-up (LISTEN is on): a hook for tests
 
     async def run(self) -> None:
         channel = f"{self.schema}_outbox"
@@ -79,11 +80,13 @@ class OutboxRelay:
                 relayed = 0
                 await asyncio.sleep(self.poll_s)
             if relayed < self.batch:
+                self.idle.set()
                 try:  # not wait_for: on 3.11 it can swallow a stop that comes with a wake-up
                     async with asyncio.timeout(self.poll_s):
                         await self._wake.wait()
                 except TimeoutError:
                     pass
+                self.idle.clear()
                 self._wake.clear()
 
     async def relay_once(self) -> int:

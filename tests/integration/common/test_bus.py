@@ -9,7 +9,9 @@ import pytest
 from academy_common.bus import ATTEMPT_HEADER, Bus, ConsumerSpec, PermanentError, PublishError
 from academy_common.consumer import idempotent
 from academy_common.events import new_event
-from tests.support.waiting import eventually, get_one, queue_depth
+from tests.support.waiting import counted, eventually, get_one, queue_depth
+
+CONSUMED = "bus_messages_consumed_total"
 
 
 async def test_publish_consume_round_trip(bus, unique):
@@ -53,8 +55,7 @@ async def test_redelivery_does_not_double_the_effect(bus, pool, unique):
     for _ in range(3):  # the same event id three times, as after a redelivery
         await bus.publish(event)
     await bus.publish(new_event(f"{unique}.put", {"value": 6}, source="/test"))
-    await eventually(lambda: _count(pool, 2))
-    await asyncio.sleep(0.3)
+    await eventually(lambda: _handled(f"{unique}.q") == 4)  # every delivery, the three copies too
     assert await pool.fetchval('SELECT count(*) FROM effects') == 2
 
 
@@ -68,9 +69,9 @@ async def test_transient_failure_is_retried_then_succeeds(bus, unique):
 
     await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.flaky"], flaky))
     await bus.publish(new_event(f"{unique}.flaky", {}, source="/test"))
-    await eventually(lambda: len(calls) == 3)
-    await asyncio.sleep(0.5)
-    assert len(calls) == 3
+    await eventually(lambda: _handled(f"{unique}.q") == 1)  # acked after the third call: nothing left to retry
+    assert len(calls) == 3 and counted(CONSUMED, queue=f"{unique}.q", outcome="retried") == 2
+    assert await queue_depth(bus.connection, f"{unique}.q.retry") == 0
     assert await queue_depth(bus.connection, f"{unique}.q.dlq") == 0
 
 
@@ -166,8 +167,9 @@ async def test_drain_timeout_returns_the_message_to_the_queue(bus, pool, unique)
     await eventually(lambda: _depth(bus, f"{unique}.q", 1))
 
 
-async def _count(pool, expected: int) -> bool:
-    return await pool.fetchval("SELECT count(*) FROM effects") == expected
+def _handled(queue: str) -> float:
+    """Deliveries the consumer of `queue` handled and acked (a deduped copy counts too)."""
+    return counted(CONSUMED, queue=queue, outcome="ok")
 
 
 async def _depth(bus, queue: str, expected: int) -> bool:
@@ -202,8 +204,9 @@ async def test_an_outage_longer_than_the_tries_does_not_dead_letter_healthy_mess
 
     await bus.consume(ConsumerSpec(f"{unique}.q", [f"{unique}.outage"], database_down_for_a_while))
     await bus.publish(new_event(f"{unique}.outage", {}, source="/test"))
-    await eventually(lambda: len(calls) == bus.max_attempts + 3, timeout=20)
-    await asyncio.sleep(0.3)
+    await eventually(lambda: _handled(f"{unique}.q") == 1, timeout=20)  # handled in the end, and acked
+    assert len(calls) == bus.max_attempts + 3
+    assert counted(CONSUMED, queue=f"{unique}.q", outcome="dead_lettered") == 0
     assert await queue_depth(bus.connection, f"{unique}.q.dlq") == 0
 
 

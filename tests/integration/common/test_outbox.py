@@ -10,7 +10,9 @@ from academy_common.bus import ConsumerSpec
 from academy_common.consumer import idempotent
 from academy_common.events import new_event
 from academy_common.outbox import OutboxRelay
-from tests.support.waiting import eventually
+from tests.support.waiting import counted, eventually
+
+CONSUMED = "bus_messages_consumed_total"
 
 
 async def _effects(pool) -> int:
@@ -65,8 +67,7 @@ async def test_crash_between_publish_and_delete_is_exactly_once_in_effect(bus, p
     monkeypatch.setattr(bus, "publish_raw", real_publish)
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # still there: rolled back
     assert await relay.relay_once() == 1  # published again, same event id
-    await eventually(lambda: _is(pool, 1))
-    await asyncio.sleep(0.3)
+    await eventually(lambda: counted(CONSUMED, queue=f"{unique}.q", outcome="ok") == 2)  # both copies handled
     assert await _effects(pool) == 1
 
 
@@ -75,7 +76,9 @@ async def test_notify_wakes_the_relay_and_several_relays_share_the_work(bus, poo
     relays = [OutboxRelay(pool, bus, schema=unique, poll_s=30, batch=7) for _ in range(3)]
     tasks = [asyncio.create_task(r.run()) for r in relays]
     try:
-        await asyncio.sleep(0.2)  # relays are now waiting on LISTEN, with a 30 s poll
+        # Every relay has done its first round and waits on LISTEN with a 30 s poll: only a
+        # NOTIFY can wake them within the 10 s below.
+        await asyncio.wait_for(asyncio.gather(*(r.idle.wait() for r in relays)), 10)
         for chunk in range(5):
             async with pool.acquire() as conn, conn.transaction():
                 await outbox.enqueue(conn, *[new_event(f"{unique}.many", {}, source="/test") for _ in range(20)])
@@ -150,7 +153,7 @@ async def test_a_stop_that_comes_with_a_wake_up_still_stops_the_relay(bus, pool,
     service's stop waiting for it."""
     relay = OutboxRelay(pool, bus, schema=unique, poll_s=30)
     task = asyncio.create_task(relay.run())
-    await asyncio.sleep(0.3)  # the first round is done; the relay waits for a wake-up
+    await asyncio.wait_for(relay.idle.wait(), 10)  # the first round is done; the relay waits for a wake-up
     relay._wake.set()
     task.cancel()
     done, _ = await asyncio.wait([task], timeout=5)

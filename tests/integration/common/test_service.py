@@ -136,7 +136,7 @@ async def test_sigterm_during_a_handler_loses_nothing(database_url, amqp_url, un
         bus = await Bus.connect(amqp_url)
         event = new_event(f"{unique}.slow", {}, source="/test")
         await bus.publish(event)
-        await asyncio.sleep(0.5)  # the handler is now sleeping inside its transaction
+        await eventually(lambda: any("slow handler started" in l for l in lines), timeout=20)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
         assert any("draining in-flight messages" in l for l in lines), "".join(lines)

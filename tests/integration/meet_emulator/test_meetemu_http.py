@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +10,7 @@ import pytest
 import yarl
 
 from meet_emulator.testing import run_emulator
+from tests.support.waiting import eventually
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # the `emu` fixture's frozen clock
 Z = "2026-03-02T10:00:00Z"
@@ -474,11 +474,12 @@ async def test_speed_factor_plays_relative_times_fast():
         emu.load({"conferences": [{"id": "soon", "start": "+1h", "end": "+2h"}]})
         async with aiohttp.ClientSession(base_url=emu.url) as http:
             assert (await get(http, "/v2/conferenceRecords/soon"))[0] == 404
-            deadline = time.monotonic() + 5
-            while (await get(http, "/v2/conferenceRecords/soon"))[0] == 404:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.05)
-            assert emu.now() - emu.world.conferences["soon"].start < timedelta(minutes=30)
+
+            async def visible() -> bool:
+                return (await get(http, "/v2/conferenceRecords/soon"))[0] == 200
+
+            await eventually(visible, timeout=60)  # at speed 1 this would take an hour
+            assert emu.now() >= emu.world.conferences["soon"].start
 
 
 async def test_relative_times_use_now_at_load(emu, http):

@@ -16,12 +16,6 @@ from tests.integration.meet_fetcher.fetcher_support import Observer, fetch_reque
 from tests.support.services import running
 
 
-def busiest(times: list[float], window: float) -> int:
-    """The most calls that started within any `window` seconds."""
-    times = sorted(times)
-    return max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
-
-
 @pytest.fixture
 async def pool(database_url, unique):
     await migrate(database_url, unique, PACKAGE / "migrations")
@@ -50,7 +44,8 @@ async def test_two_fetchers_together_never_exceed_the_project_limit(emu, setting
     assert via_a.calls and via_b.calls, "both replicas fetched"
     starts = [c.at for c in via_a.calls + via_b.calls]
     assert len(starts) == classes * 4
-    assert busiest(starts, 1.0) <= per_minute / 60 + 5   # + scheduling jitter; unlimited, all 48 fit in 1 s
+    # Reads are reserved 50 ms apart, so together they span at least (n - 1) slots; a busy
+    # machine only stretches this (unlimited, all 48 fit in well under a second).
     assert max(starts) - min(starts) >= (len(starts) - 1) * 0.05 * 0.8
 
 
@@ -71,8 +66,9 @@ async def test_each_user_has_its_own_allowance_within_the_project(pool):
         assert len(times) == 6
         # the k-th read of a user cannot start before k slots of 200 ms (a slow loop only delays)
         assert all(t >= k * 0.2 - 0.02 for k, t in enumerate(times)), (user, times)
-    # ada's reads do not hold bo's back: sharing one allowance, the last would start after 2.2 s
-    assert max(done["ada"] + done["bo"]) < 1.6
+    # ada's reads do not hold bo's back: sharing one allowance, no two reads would start within
+    # one slot of each other; apart, each read of ada has a read of bo in its slot.
+    assert any(abs(a - b) < 0.2 - 0.02 for a, b in zip(done["ada"], done["bo"])), done
 
 
 async def test_a_waiting_read_is_counted_in_the_quota_wait_metric(pool):

@@ -9,7 +9,7 @@ import aiohttp
 from academy_common.events import CloudEvent
 from scheduler import ticker
 from tests.support.services import ADMIN
-from tests.support.waiting import eventually
+from tests.support.waiting import counted, eventually
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -31,6 +31,7 @@ class BusTap:
 
     def __init__(self) -> None:
         self.events: list[CloudEvent] = []
+        self._published_before = _published()  # create the tap once its queue is bound
 
     def of(self, event_type: str, **data: Any) -> list[CloudEvent]:
         return [e for e in self.events
@@ -80,9 +81,15 @@ class Academy:
         return await self.post("/api/schedule/classes", body)
 
 
-async def settle(service) -> None:
-    """Wait until the outbox relay has published everything committed so far."""
+async def settle(service, tap: BusTap) -> None:
+    """Wait until the outbox relay has published everything committed so far, and the tap has
+    received every event published (and confirmed) in this process since it was bound."""
     await eventually(lambda: _outbox_empty(service))
+    await eventually(lambda: len(tap.events) >= _published() - tap._published_before)
+
+
+def _published() -> float:
+    return counted("bus_messages_published_total")
 
 
 async def _outbox_empty(service) -> bool:

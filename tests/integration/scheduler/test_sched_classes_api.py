@@ -175,7 +175,7 @@ async def test_a_class_changes_before_its_start_and_not_after(http, service, tap
     clock.advance(minutes=90)  # 10:30: started
     late = await http.patch(url, json={"title": "Too late"}, headers=ADMIN)
     assert late.status == 409 and "started" in (await late.json())["detail"]
-    await settle(service)
+    await settle(service, tap)
     assert len(tap.of("class.updated")) == 1
 
 
@@ -204,7 +204,7 @@ async def test_cancel_publishes_once_and_the_ticker_then_ignores_the_class(http,
     assert event.data["status"] == "cancelled" and event.data["version"] == 2
     for hours in (1, 2, 30):
         await ticker.tick(service.pool, service.settings.policy, clock.now + timedelta(hours=hours))
-    await settle(service)
+    await settle(service, tap)
     assert not [e for e in tap.events if e.type.startswith("class.") and e.type != "class.scheduled"
                 and e.type != "class.cancelled"]
     patched = await http.patch(f"/api/schedule/classes/{created['class_id']}", json={"title": "X"}, headers=ADMIN)

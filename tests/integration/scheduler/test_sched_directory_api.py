@@ -45,7 +45,7 @@ async def test_an_update_bumps_the_version_and_publishes_it(http, service, tap, 
     deactivated = await http.post(f"{url}/deactivate", headers=ADMIN)
     assert (await deactivated.json())["active"] is False
     await tap.wait("teacher.upserted", 3)
-    await settle(service)
+    await settle(service, tap)
     assert [e.data["version"] for e in tap.of("teacher.upserted")] == [1, 2, 3]
     inactive = await http.get("/api/teachers?active=false", headers=VIEWER)
     assert [t["teacher_id"] for t in await inactive.json()] == [ada["teacher_id"]]

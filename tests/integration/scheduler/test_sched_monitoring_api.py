@@ -34,7 +34,7 @@ async def test_a_manual_sync_first_starts_a_class_the_ticker_has_not_reached(ser
     clock.now = START + timedelta(minutes=4)
     assert (await _sync(http, created["class_id"])).status == 202
     await tap.wait("class.fetch_requested", reason="manual")
-    await settle(service)
+    await settle(service, tap)
     kinds = [(e.type, e.data.get("reason"), e.data.get("attempt")) for e in tap.events
              if e.type in ("class.started", "class.fetch_requested")]
     assert kinds == [("class.started", None, None), ("class.fetch_requested", "active", 1),

@@ -50,7 +50,7 @@ async def test_two_replicas_ticking_all_the_time_emit_each_occurrence_once(servi
                 return await _last_tick(replica) >= clock.now
 
             await eventually(ticked)
-        await settle(service)
+        await settle(service, tap)
     emitted = [e for e in tap.events if e.type in ("class.started", "class.ended", "class.fetch_requested")]
     assert len({e.id for e in emitted}) == len(emitted)
     counts = Counter((e.type, e.data.get("reason")) for e in emitted if e.data["class_id"] == created["class_id"])

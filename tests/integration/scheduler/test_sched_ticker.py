@@ -54,7 +54,7 @@ async def test_a_class_is_started_fetched_and_ended_with_the_documented_payloads
     after = [_metric("scheduler_transitions_total", kind="started"),
              _metric("scheduler_fetch_requests_total", reason="active"), _metric("scheduler_ticks_total")]
     assert [b - a for a, b in zip(before, after)] == [1, 2, 5]
-    await settle(service)
+    await settle(service, tap)
     assert lifecycle(tap, created["class_id"]) == [
         ("class.started", None), ("class.fetch_requested", "active"), ("class.fetch_requested", "active"),
         ("class.ended", None), ("class.fetch_requested", "final")]
@@ -85,7 +85,7 @@ async def test_racing_replicas_emit_every_occurrence_exactly_once(service, tap, 
                                    for pool in (service.pool, replica, service.pool, replica)))
     finally:
         await replica.close()
-    await settle(service)
+    await settle(service, tap)
     emitted = [e for e in tap.events if e.type in TICKER_EVENTS]
     rows = await service.pool.fetchval("SELECT count(*) FROM occurrences")
     assert len(emitted) == rows and len({e.id for e in emitted}) == rows
@@ -121,7 +121,7 @@ async def test_a_replica_dying_mid_class_loses_nothing(service, tap, academy, mo
 async def test_a_scheduler_down_for_the_whole_class_catches_up(service, tap, academy, http):
     created = await academy.klass()
     assert await tick_at(service, END + minutes(30)) == 3
-    await settle(service)
+    await settle(service, tap)
     assert lifecycle(tap, created["class_id"]) == [
         ("class.started", None), ("class.ended", None), ("class.fetch_requested", "final")]
     view = await _class_view(http, created["class_id"])
@@ -142,7 +142,7 @@ async def test_retries_back_off_until_the_window_closes_and_the_class_is_failed(
         n += 1
     assert await tick_at(service, window + timedelta(seconds=1)) == 0
     assert await tick_at(service, window + timedelta(days=1)) == 0
-    await settle(service)
+    await settle(service, tap)
     retries = tap.of("class.fetch_requested", reason="retry")
     offsets = [(e.time - END) / minutes(1) for e in retries]
     assert offsets[:6] == [10, 20, 40, 80, 160, 320]
