@@ -1,12 +1,15 @@
-"""The subset of Google's list-filter grammar (AIP-160 flavour) that the Meet API accepts.
+"""The subset of Google's list-filter grammar (AIP-160) that the Meet API accepts.
 
-    filter     := conjunct { AND conjunct }
-    conjunct   := '(' filter ')' | field op value | field IS NULL
-    op         := '=' | '!=' | '<' | '<=' | '>' | '>='
-    value      := "double-quoted" | 'single-quoted' | bare-word
+    filter      := disjunction { AND disjunction }
+    disjunction := term { OR term }
+    term        := '(' filter ')' | field op value | field IS NULL
+    op          := '=' | '!=' | '<' | '<=' | '>' | '>='
+    value       := "double-quoted" | 'single-quoted' | bare-word
 
-Keywords are case-insensitive, whitespace is free, field names are exact (snake_case).
-OR / NOT are rejected, like any unknown field, operator or malformed timestamp.
+As in AIP-160, OR binds tighter than AND: `a AND b OR c` is `a AND (b OR c)`. Keywords are
+case-insensitive, whitespace is free, field names are exact (snake_case). NOT and `-`
+(negation), `:` (has), functions, unknown fields or operators and malformed timestamps are
+rejected (INVALID_ARGUMENT): Meet documents none of them for its list filters.
 """
 
 from __future__ import annotations
@@ -98,10 +101,33 @@ class Comparison:
 
 
 @dataclass(frozen=True)
-class Filter:
-    """A conjunction of comparisons; the empty filter matches everything."""
+class AnyOf:
+    """A disjunction: at least one of its terms matches."""
 
-    terms: tuple[Comparison, ...] = ()
+    options: tuple[Term, ...]
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        return any(option.matches(record) for option in self.options)
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """A conjunction nested in a disjunction: every one of its terms matches."""
+
+    terms: tuple[Term, ...]
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        return all(term.matches(record) for term in self.terms)
+
+
+Term = Comparison | AnyOf | AllOf
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A conjunction of terms; the empty filter matches everything."""
+
+    terms: tuple[Term, ...] = ()
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         return all(term.matches(record) for term in self.terms)
@@ -153,19 +179,24 @@ class _Parser:
     def _keyword(self, token: Token | None, word: str) -> bool:
         return token is not None and token.kind == "word" and token.text.upper() == word
 
-    def parse_conjunction(self) -> list[Comparison]:
-        terms = self._parse_conjunct()
-        while True:
-            token = self.peek()
-            if self._keyword(token, "AND"):
-                self._pos += 1
-                terms += self._parse_conjunct()
-            elif self._keyword(token, "OR"):
-                raise FilterError("OR is not supported in this filter")
-            else:
-                return terms
+    def parse_conjunction(self) -> list[Term]:
+        """The terms ANDed together (nested conjunctions flattened)."""
+        terms = self._parse_disjunction()
+        while self._keyword(self.peek(), "AND"):
+            self._pos += 1
+            terms += self._parse_disjunction()
+        return terms
 
-    def _parse_conjunct(self) -> list[Comparison]:
+    def _parse_disjunction(self) -> list[Term]:
+        options = [self._parse_term()]
+        while self._keyword(self.peek(), "OR"):
+            self._pos += 1
+            options.append(self._parse_term())
+        if len(options) == 1:
+            return options[0]
+        return [AnyOf(tuple(o[0] if len(o) == 1 else AllOf(tuple(o)) for o in options))]
+
+    def _parse_term(self) -> list[Term]:
         token = self._next("a field name")
         if token.kind == "paren" and token.text == "(":
             terms = self.parse_conjunction()
@@ -173,6 +204,9 @@ class _Parser:
             if closing.text != ")":
                 raise FilterError(f"expected ')', got {closing.text!r}")
             return terms
+        return [self._parse_comparison(token)]
+
+    def _parse_comparison(self, token: Token) -> Comparison:
         if token.kind != "word" or token.text.upper() in ("AND", "OR", "NOT", "IS", "NULL"):
             raise FilterError(f"expected a field name, got {token.text!r}")
         name = token.text
@@ -186,14 +220,14 @@ class _Parser:
                 raise FilterError(f"expected NULL after {name} IS")
             if not spec.nullable:
                 raise FilterError(f"{name} cannot be NULL")
-            return [Comparison(name, "IS NULL", None)]
+            return Comparison(name, "IS NULL", None)
         if op_token.kind != "op":
             raise FilterError(f"expected an operator after {name!r}, got {op_token.text!r}")
         value_token = self._next("a value")
         if value_token.kind not in ("string", "word") or self._keyword(value_token, "NULL"):
             raise FilterError(f"expected a value after {name} {op_token.text}, got {value_token.text!r}")
         value = _convert(name, spec, op_token.text, value_token)
-        return [Comparison(name, op_token.text, value, fold_case=spec.type is FieldType.TEXT_CI)]
+        return Comparison(name, op_token.text, value, fold_case=spec.type is FieldType.TEXT_CI)
 
 
 def _convert(name: str, spec: FieldSpec, op: str, token: Token) -> datetime | str:

@@ -159,6 +159,13 @@ async def test_list_filter_arrives_plus_encoded(emu, http):
         ('start_time>"2026-03-02T09:00:00.000Z" AND start_time<"2026-03-02T09:50:00Z"', []),
         ('end_time <= "2026-03-02T09:30:00Z" and space.name = "spaces/AbC123"', ["old"]),
         ('end_time > "2026-03-02T08:00:00Z"', ["other"]),
+        # the fetcher's overlap query, window 09:20..09:55: the running call (the one ending at
+        # 09:30 is of another space, "old" ended before the window)
+        (('space.name = "spaces/AbC123" AND start_time <= "2026-03-02T09:55:00Z" AND '
+          '(end_time IS NULL OR end_time >= "2026-03-02T09:20:00Z")'), ["live"]),
+        ('start_time <= "2026-03-02T09:55:00Z" AND (end_time IS NULL OR end_time >= "2026-03-02T09:20:00Z")',
+         ["live", "other"]),
+        ('space.meeting_code = "zzz-yyyy-xxx" OR end_time IS NULL', ["live", "other"]),
     ],
 )
 async def test_conference_record_filters(emu, http, flt, expected):
@@ -172,7 +179,8 @@ async def test_conference_record_filters(emu, http, flt, expected):
 
 @pytest.mark.parametrize(
     "flt",
-    ['space.name = "x" OR end_time IS NULL', "start_time >= yesterday", "foo = 1", 'space.name < "a"', "end_time IS"],
+    ['space.name = "x" OR', 'NOT end_time IS NULL', '(end_time IS NULL OR end_time >= "x"', "start_time >= yesterday",
+     "foo = 1", 'space.name < "a"', "end_time IS"],
 )
 async def test_bad_filter_is_400(emu, http, flt):
     status, body = await get(http, "/v2/conferenceRecords", params={"filter": flt})

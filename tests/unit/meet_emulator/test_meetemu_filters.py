@@ -121,6 +121,50 @@ def test_three_terms_and_parentheses():
     assert not flt.matches(record(end_time=T1))
 
 
+OVERLAP = ('space.name = "spaces/AbC" AND start_time <= "{end}" AND (end_time IS NULL OR end_time >= "{start}")')
+WINDOW = {"start": "2024-01-01T10:00:00Z", "end": "2024-01-01T12:00:00Z"}
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2024, 1, 1, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (at(9), None, True),  # opened an hour early, still running
+        (at(9), at(10), True),  # ended exactly at the window start
+        (at(9), at(9, 59), False),  # ended a minute before it
+        (at(8), at(11), True),  # opened early, ended inside
+        (at(11), at(13), True),  # started inside, ran past the end
+        (at(12), None, True),  # started exactly at the window end
+        (at(12, 1), None, False),  # started after it
+        (at(9), at(13), True),  # covers the whole window
+    ],
+)
+def test_overlap_filter(start, end, expected):
+    flt = parse_filter(OVERLAP.format(**WINDOW), CONFERENCE_RECORD_FIELDS)
+    assert flt.matches(record(start_time=start, end_time=end)) is expected
+    assert not flt.matches(record(**{"space.name": "spaces/other"}, start_time=start, end_time=end))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # OR binds tighter than AND (AIP-160): a AND (b OR c)
+        ('space.name = "spaces/X" AND end_time IS NULL OR start_time >= "2023-01-01T00:00:00Z"', False),
+        ('(space.name = "spaces/X" AND end_time IS NULL) OR start_time >= "2023-01-01T00:00:00Z"', True),
+        ('space.name = "spaces/X" OR space.name = "spaces/AbC"', True),
+        ('space.name = "spaces/X" or space.name = "spaces/Y"', False),
+        ('((end_time IS NULL))', True),
+        ('end_time >= "2023-01-01T00:00:00Z" OR (space.name = "spaces/AbC" AND end_time IS NULL)', True),
+        ('end_time >= "2023-01-01T00:00:00Z" OR (space.name = "spaces/X" AND end_time IS NULL)', False),
+    ],
+)
+def test_or_and_parentheses(text, expected):
+    assert parse_filter(text, CONFERENCE_RECORD_FIELDS).matches(record()) is expected
+
+
 @pytest.mark.parametrize("text", ["end_time IS NULL", "end_time is null", "end_time   IS\tNull"])
 def test_is_null(text):
     flt = parse_filter(text, CONFERENCE_RECORD_FIELDS)
@@ -152,8 +196,15 @@ def test_session_fields():
         ('space.nam = "x"', CONFERENCE_RECORD_FIELDS, "unknown field"),
         ('spaceName = "x"', CONFERENCE_RECORD_FIELDS, "unknown field"),
         ('startTime >= "2024-01-01T00:00:00Z"', CONFERENCE_RECORD_FIELDS, "unknown field"),
-        ('space.name = "x" OR space.name = "y"', CONFERENCE_RECORD_FIELDS, "OR"),
         ('NOT space.name = "x"', CONFERENCE_RECORD_FIELDS, "field name"),
+        ('-space.name = "x"', CONFERENCE_RECORD_FIELDS, "unknown field"),
+        ('space.name:"x"', CONFERENCE_RECORD_FIELDS, "unknown field"),
+        ('space.name = "x" OR', CONFERENCE_RECORD_FIELDS, "end of filter"),
+        ('OR space.name = "x"', CONFERENCE_RECORD_FIELDS, "field name"),
+        ('space.name = "x" OR OR space.name = "y"', CONFERENCE_RECORD_FIELDS, "field name"),
+        ('space.name = "x" AND OR end_time IS NULL', CONFERENCE_RECORD_FIELDS, "field name"),
+        ('(end_time IS NULL OR end_time >= "2024-01-01T00:00:00Z"', CONFERENCE_RECORD_FIELDS, "end of filter"),
+        ('end_time IS NULL OR (start_time = "x")', CONFERENCE_RECORD_FIELDS, "invalid timestamp"),
         ("space.name", CONFERENCE_RECORD_FIELDS, "end of filter"),
         ("space.name =", CONFERENCE_RECORD_FIELDS, "end of filter"),
         ('space.name = "x" AND', CONFERENCE_RECORD_FIELDS, "end of filter"),
