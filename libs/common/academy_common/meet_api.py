@@ -2,7 +2,7 @@
 
     client = MeetClient.from_settings(settings, limiter=...)   # settings: a MeetApiSettings
     space = await client.create_space(subject="ada@school.org")
-    records = await client.list_conference_records(space.name, start_from, start_to, subject=...)
+    records = await client.list_conference_records(space.name, window_start, window_end, subject=...)
 
 google-api-python-client is synchronous and httplib2 is not thread-safe, so every call runs in
 a bounded thread pool on that thread's own httplib2.Http, wrapped per call in an AuthorizedHttp
@@ -330,6 +330,16 @@ class MeetApiSettings(BaseSettings):
                            self.meet_api_retry_max_s, self.meet_api_retry_budget_s)
 
 
+def overlap_filter(space_name: str, window_start: datetime | None, window_end: datetime | None) -> str:
+    """The conferenceRecords.list filter (AIP-160) for the records of a space overlapping a window."""
+    terms = [f'space.name = "{space_name}"']
+    if window_end is not None:
+        terms.append(f'start_time <= "{format_timestamp(window_end)}"')
+    if window_start is not None:
+        terms.append(f'(end_time IS NULL OR end_time >= "{format_timestamp(window_start)}")')
+    return " AND ".join(terms)
+
+
 # -- credentials ------------------------------------------------------------------------------
 
 class CredentialSource:
@@ -430,16 +440,12 @@ class MeetClient:
             raise MeetApiError("client", None, f"{name_or_code!r} is neither spaces/ID nor a meeting code")
         return await self._call("spaces.get", {"name": name}, Space, subject)
 
-    async def list_conference_records(self, space_name: str, start_from: datetime | None = None,
-                                      start_to: datetime | None = None, *,
+    async def list_conference_records(self, space_name: str, window_start: datetime | None = None,
+                                      window_end: datetime | None = None, *,
                                       subject: str | None = None) -> list[ConferenceRecord]:
-        """Every conference record of the space that started within [start_from, start_to]."""
-        terms = [f'space.name = "{space_name}"']
-        if start_from is not None:
-            terms.append(f'start_time >= "{format_timestamp(start_from)}"')
-        if start_to is not None:
-            terms.append(f'start_time <= "{format_timestamp(start_to)}"')
-        query = " AND ".join(terms)
+        """Every conference record of the space that overlaps [window_start, window_end]: started
+        by its end, and still running or ended at or after its start (a call opened early counts)."""
+        query = overlap_filter(space_name, window_start, window_end)
         return await self._list("conferenceRecords.list", {"filter": query, "pageSize": RECORDS_PAGE_SIZE},
                                 _RecordsPage, subject)
 

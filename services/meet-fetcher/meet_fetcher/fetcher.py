@@ -55,7 +55,7 @@ class _Fetch:
         if self.incremental:
             self.previous = await self.cache.last_snapshot(r.class_id, space_name)
         heads = await self._records(space_name)
-        heads = [h for h in heads if snap.in_window(h.start_time, r.window_start, r.window_end)]
+        heads = [h for h in heads if snap.overlaps(h.start_time, h.end_time, r.window_start, r.window_end)]
         snapshot = snap.snapshot_of(space_name, await _all(self._record(head) for head in heads))
         return snap.with_emails(snapshot, await self._emails(snap.signed_in_users(snapshot)))
 

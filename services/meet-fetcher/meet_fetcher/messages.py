@@ -33,6 +33,7 @@ class FetchRequest(BaseModel):
     window_start: AwareDatetime
     window_end: AwareDatetime
     requested_at: AwareDatetime | None = None
+    last_attempt: bool = False  # the scheduler's last retry within its retry window
 
     _no_nul = field_validator("*")(refuse_nul)  # nor should Google see one: poison before any call
 
@@ -58,6 +59,7 @@ def fetched_event(request: FetchRequest, request_id: str, snapshot: Snapshot, fe
         "scheduled_end": rfc3339(request.scheduled_end),
         "conference_records": records_json(snapshot),
         "all_ended": snapshot.all_ended,
+        "last_attempt": request.last_attempt,
     }, source=SOURCE, id=deterministic_id("participants", request_id), subject=f"classes/{request.class_id}",
         time=fetched_at)
 

@@ -74,8 +74,9 @@ class Snapshot:
 
     @property
     def all_ended(self) -> bool:
-        """Every conference record has ended (true for none: nothing is open)."""
-        return all(r.end is not None for r in self.records)
+        """A call was found and every one of them has ended. No record is not "every call
+        ended": a class whose call was not found (yet) must not read as finished."""
+        return bool(self.records) and all(r.end is not None for r in self.records)
 
     def record(self, name: str) -> RecordEntry | None:
         return next((r for r in self.records if r.name == name), None)
@@ -109,8 +110,10 @@ def still_in_progress(participants: Iterable[Participant]) -> bool:
     return any(p.latest_end_time is None for p in participants)
 
 
-def in_window(start: datetime, window_start: datetime, window_end: datetime) -> bool:
-    return window_start <= start <= window_end
+def overlaps(start: datetime, end: datetime | None, window_start: datetime, window_end: datetime) -> bool:
+    """A call belongs to the class's join window when it overlaps it (opened early and still
+    running counts; its start alone decides nothing). The ends are included, as in the Meet filter."""
+    return start <= window_end and (end is None or end >= window_start)
 
 
 # -- building ------------------------------------------------------------------------------

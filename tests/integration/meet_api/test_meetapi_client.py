@@ -54,7 +54,7 @@ async def test_create_a_space_and_find_it_by_name_or_meeting_code(client):
     assert client.limiter.users == ["default", "default"]  # reads only; anonymous: one principal
 
 
-async def test_records_in_the_window_participants_and_sessions_with_nanosecond_times(client, emu):
+async def test_records_overlapping_the_window_participants_and_sessions_with_nanosecond_times(client, emu):
     emu.load({"conferences": [
         {"space": "spaces/s1", "id": f"c{n}", "start": at(n * 20), "end": at(n * 20 + 10), "participants": [
             {"kind": "signedin", "user_id": "1", "display_name": "Ada",
@@ -64,7 +64,8 @@ async def test_records_in_the_window_participants_and_sessions_with_nanosecond_t
     emu.set_faults({"timestamp_digits": 9, "page_size_cap": 1})
     emu.advance(2 * 3600)
 
-    records = await client.list_conference_records("spaces/s1", T0 + timedelta(minutes=15), T0 + timedelta(minutes=45))
+    # c1 (20..30 min) started before the window and ran into it; c0 ended before, c3 starts after
+    records = await client.list_conference_records("spaces/s1", T0 + timedelta(minutes=25), T0 + timedelta(minutes=45))
     assert sorted(r.name for r in records) == ["conferenceRecords/c1", "conferenceRecords/c2"]
     assert {r.start_time for r in records} == {T0 + timedelta(minutes=20), T0 + timedelta(minutes=40)}
     participants = await client.list_participants("conferenceRecords/c1")

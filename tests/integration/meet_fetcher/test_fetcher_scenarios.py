@@ -58,25 +58,46 @@ async def test_every_participant_kind_with_identity_sessions_and_open_state(emu,
     assert [p["display_name"] for p in record["participants"]] == ["Ada", "Cy", "Bo", "+1 555-***-0101", "Guest"]
 
 
-async def test_second_record_in_the_window_counts_and_records_outside_it_do_not(emu, publish, observer):
+async def test_records_overlapping_the_window_count_and_records_outside_it_do_not(emu, publish, observer):
     def call(cid: str, start: float, end: float, who: str) -> dict:
         return {"space": "spaces/cls8", "id": cid, "start": at(start), "end": at(end),
                 "participants": [{"kind": "anonymous", "display_name": who,
                                   "sessions": [{"join": at(start), "leave": at(end)}]}]}
 
     emu.load({"conferences": [
-        call("early", -45, -40, "too early"),     # starts before the window (start − 30 min)
-        call("first", -5, 20, "first call"),
+        call("early", -45, -40, "too early"),     # ended before the window (start − 30 min)
+        call("opened-early", -40, 20, "opened early"),  # opened 40 min early, ran into the class
         call("second", 25, 60, "second call"),    # the call dropped and was restarted
-        call("late", 95, 100, "too late"),        # starts after the window (end + 30 min)
+        call("edge", 90, 100, "edge"),            # starts exactly at the window end (end + 30 min)
+        call("late", 95, 100, "too late"),        # starts after the window
     ]})
     emu.advance(120 * 60)
     await publish(fetch_request("spaces/cls8", reason="final"))
     event = await observer.next()
 
-    assert [r["name"] for r in records(event)] == ["conferenceRecords/first", "conferenceRecords/second"]
-    assert set(people(event)) == {"first call", "second call"}
+    assert [r["name"] for r in records(event)] == [
+        "conferenceRecords/opened-early", "conferenceRecords/second", "conferenceRecords/edge"]
+    assert set(people(event)) == {"opened early", "second call", "edge"}
     assert event.data["all_ended"] is True
+
+
+async def test_a_call_opened_early_and_still_running_is_in_every_fetch(emu, publish, observer):
+    emu.load({"conferences": [{"space": "spaces/cls9", "id": "kept", "start": at(-40), "end": None, "participants": [
+        {"kind": "anonymous", "display_name": "Teacher", "sessions": [{"join": at(-40), "leave": None}]}]}]})
+    emu.advance(65 * 60)
+    await publish(fetch_request("spaces/cls9", reason="final"))
+    event = await observer.next()
+    assert [r["name"] for r in records(event)] == ["conferenceRecords/kept"]
+    assert event.data["all_ended"] is False
+
+
+async def test_no_call_found_is_not_every_call_ended_and_the_last_attempt_is_passed_on(emu, publish, observer):
+    emu.load({"spaces": [{"id": "empty1", "meeting_code": "emp-tyro-oms"}]})
+    emu.advance(65 * 60)
+    await publish(fetch_request("spaces/empty1", reason="retry", last_attempt=True))
+    event = await observer.next()
+    assert event.data["conference_records"] == []
+    assert (event.data["all_ended"], event.data["last_attempt"]) == (False, True)
 
 
 async def test_a_record_that_shows_up_late_is_in_the_next_snapshot(emu, publish, observer):

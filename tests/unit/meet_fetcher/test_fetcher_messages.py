@@ -54,7 +54,8 @@ def test_the_snapshot_event_has_the_documented_fields_and_a_derived_id():
     assert event.type == "meet.participants.fetched" and event.source == "/academy/meet-fetcher"
     assert event.id == deterministic_id("participants", "req-1") == fetched_event(request, "req-1", snapshot(), NOW).id
     assert set(event.data) == {"class_id", "session_id", "request_id", "reason", "fetched_at", "space_name",
-                               "scheduled_start", "scheduled_end", "conference_records", "all_ended"}
+                               "scheduled_start", "scheduled_end", "conference_records", "all_ended",
+                               "last_attempt"}
     [record] = event.data["conference_records"]
     assert record == {"name": "conferenceRecords/c", "start_time": "2026-03-02T11:00:00Z", "end_time": None,
                       "participants": [{
@@ -64,6 +65,14 @@ def test_the_snapshot_event_has_the_documented_fields_and_a_derived_id():
                           "sessions": [{"name": "conferenceRecords/c/participants/p/participantSessions/s",
                                         "start_time": "2026-03-02T11:00:00Z", "end_time": None}]}]}
     assert event.data["all_ended"] is False and event.data["fetched_at"] == "2026-03-02T11:00:00Z"
+    assert event.data["last_attempt"] is False
+
+
+def test_the_last_attempt_of_the_retry_window_is_passed_on():
+    request = FetchRequest.model_validate({**VALID, "reason": "retry", "last_attempt": True})
+    event = fetched_event(request, "req-9", Snapshot("spaces/AbC", ()), NOW)
+    assert event.data["last_attempt"] is True
+    assert event.data["all_ended"] is False  # no call found is not "every call ended"
 
 
 def test_the_failure_event_says_what_failed_and_whether_to_retry():

@@ -54,7 +54,7 @@ class FakeMeet:
         self._call("spaces.get")
         return Space(name="spaces/s", meeting_code=code, meeting_uri=f"https://meet.google.com/{code}")
 
-    async def list_conference_records(self, space_name, start_from=None, start_to=None, *, subject=None):
+    async def list_conference_records(self, space_name, window_start=None, window_end=None, *, subject=None):
         self._call("records")
         return list(self.records)
 
@@ -163,10 +163,19 @@ async def test_a_settled_record_is_not_listed_again(meet, cache):
     assert sorted(meet.take_calls()) == ["participants c1", "records", "sessions ada"]  # ada is still in
 
 
-async def test_records_outside_the_window_are_dropped_even_if_listed(meet, cache):
-    meet.add("old", -31, -29, {"bo": [(-31, -29)]})
+async def test_records_not_overlapping_the_window_are_dropped_even_if_listed(meet, cache):
+    meet.add("old", -90, -30.01, {"bo": [(-90, -31)]})  # ended just before the window (start − 30)
+    meet.add("later", 90.01, None, {"bo": [(91, None)]})  # starts just after it (end + 30)
     result = await Fetcher(meet, cache).fetch(request("final"))
     assert [r.name for r in result.snapshot.records] == ["conferenceRecords/c1"]
+
+
+async def test_a_call_opened_early_and_running_into_the_class_is_kept(meet, cache):
+    meet.add("early", -40, None, {"ada": [(-40, None)]})  # opened 40 min early, still running
+    meet.add("edge", -90, -30, {"bo": [(-90, -30)]})  # ended exactly at the window start
+    result = await Fetcher(meet, cache).fetch(request("final"))
+    assert [r.name for r in result.snapshot.records] == [
+        "conferenceRecords/edge", "conferenceRecords/early", "conferenceRecords/c1"]
 
 
 async def test_a_failed_listing_fails_the_whole_fetch_and_keeps_the_old_snapshot(meet, cache):

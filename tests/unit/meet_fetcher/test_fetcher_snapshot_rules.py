@@ -100,17 +100,28 @@ class TestRecords:
         assert not snap.still_in_progress([fresh(10)])
         assert not snap.still_in_progress([])
 
-    def test_window_bounds_are_inclusive(self):
-        assert snap.in_window(t(0), t(0), t(10)) and snap.in_window(t(10), t(0), t(10))
-        assert not snap.in_window(t(10.01), t(0), t(10)) and not snap.in_window(t(-0.01), t(0), t(10))
 
 
-def test_all_ended_only_when_every_record_has_an_end():
+@pytest.mark.parametrize(("start", "end", "expected"), [
+    (-40, None, True),  # opened 40 s before the window, still running
+    (-40, 0, True),  # ended exactly at the window start (bounds inclusive)
+    (-40, -0.01, False),  # ended just before it
+    (-40, 20, True),  # covers the whole window
+    (0, 5, True),
+    (10, None, True),  # started exactly at the window end
+    (10.01, None, False),
+    (10.01, 12, False),
+])
+def test_a_record_counts_when_it_overlaps_the_window(start, end, expected):
+    assert snap.overlaps(t(start), None if end is None else t(end), t(0), t(10)) is expected
+
+
+def test_all_ended_only_when_a_record_exists_and_every_record_has_an_end():
     ended = snap.RecordEntry("conferenceRecords/a", t(0), t(5))
     running = snap.RecordEntry("conferenceRecords/b", t(6), None)
     assert snap.Snapshot("spaces/s", (ended,)).all_ended
     assert not snap.Snapshot("spaces/s", (ended, running)).all_ended
-    assert snap.Snapshot("spaces/s", ()).all_ended  # nothing is open
+    assert not snap.Snapshot("spaces/s", ()).all_ended  # no call found is not "every call ended"
 
 
 def test_building_orders_records_participants_and_sessions_deterministically():
