@@ -14,6 +14,8 @@ from scheduler.directory import Entry
 from scheduler.timetable import Occurrence
 
 SOURCE = "/academy/scheduler"
+# The join tolerance: a call counts for a class when it overlaps [start − margin, end + margin]
+# (attendance's JOIN_WINDOW_S must not be wider, or it would miss calls never fetched).
 FETCH_WINDOW_MARGIN = timedelta(minutes=30)
 
 
@@ -72,6 +74,7 @@ def fetch_request(occurrence: Occurrence, live: LiveClass, now: datetime) -> dic
         "window_start": rfc3339(live.start - FETCH_WINDOW_MARGIN),
         "window_end": rfc3339(live.end + FETCH_WINDOW_MARGIN),
         "requested_at": rfc3339(now),
+        "last_attempt": occurrence.last_attempt,
     }
 
 

@@ -14,10 +14,14 @@ Fetch slots:
   last request went out is covered by it. When the fetcher reports that the last final/retry
   request failed (and retrying can help), the next retry is due as soon as the backoff allows:
   RETRY_INTERVAL·2^(f−1) after that request, f being the failures in a row.
+  A retry after which no retry slot is due within RETRY_WINDOW is the `last_attempt`: the
+  request says so, the snapshot answering it too, and attendance finalizes a class whose call
+  was never found (reason `no_meeting_found`) on it — never earlier, so it never gives up on
+  a call that may still show up.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -115,6 +119,7 @@ class Occurrence:
     reason: Reason
     seq: int
     due_at: datetime
+    last_attempt: bool = field(default=False, compare=False)  # not part of the natural key
 
     @property
     def event_id(self) -> str:
@@ -178,7 +183,13 @@ def _retry(p: Progress, now: datetime, policy: TickPolicy) -> Occurrence | None:
     if not candidates:
         return None
     seq, due_at = max(candidates)
-    return Occurrence(p.class_id, "fetch", "retry", seq, due_at)
+    return Occurrence(p.class_id, "fetch", "retry", seq, due_at, last_attempt=is_last_retry(seq, policy))
+
+
+def is_last_retry(seq: int, policy: TickPolicy) -> bool:
+    """No retry slot after `seq` is due strictly within the window (one due exactly at its
+    edge may be missed by a tick: then this one must already say it is the last)."""
+    return retry_offset_us(seq + 1, policy) >= _us(policy.retry_window_s)
 
 
 def _failures_in_a_row(attempts: tuple[Attempt, ...]) -> int:

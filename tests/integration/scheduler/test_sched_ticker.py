@@ -70,7 +70,7 @@ async def test_a_class_is_started_fetched_and_ended_with_the_documented_payloads
         "organizer_email": created["teacher"]["email"],
         "scheduled_start": "2026-11-25T10:00:00Z", "scheduled_end": "2026-11-25T11:00:00Z",
         "window_start": "2026-11-25T09:30:00Z", "window_end": "2026-11-25T11:30:00Z",
-        "requested_at": "2026-11-25T11:00:00Z"}
+        "requested_at": "2026-11-25T11:00:00Z", "last_attempt": False}
     assert {e.data["session_id"] for e in tap.events if e.type != "class.scheduled" and "session_id" in e.data} == {
         session_id}
 
@@ -149,6 +149,8 @@ async def test_retries_back_off_until_the_window_closes_and_the_class_is_failed(
     assert all(b - a == 360 for a, b in pairwise(offsets[6:]))
     assert [e.data["attempt"] for e in retries] == list(range(2, n + 1))
     assert offsets[-1] <= 7 * 24 * 60
+    # Only the last retry of the window says so: attendance may then give up on finding a call.
+    assert [e.data["last_attempt"] for e in retries] == [False] * (len(retries) - 1) + [True]
     clock.now = window + timedelta(seconds=1)
     assert (await _class_view(http, created["class_id"]))["phase"] == "failed"
     status = await (await http.get("/monitoring/status", headers=VIEWER)).json()

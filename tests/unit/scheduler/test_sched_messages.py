@@ -23,7 +23,7 @@ def test_fetch_request_is_the_documented_payload():
         "space_name": "spaces/AbC", "meeting_code": "abc-defg-hij", "organizer_email": "ada@school.org",
         "scheduled_start": "2026-11-25T10:00:00Z", "scheduled_end": "2026-11-25T11:00:00Z",
         "window_start": "2026-11-25T09:30:00Z", "window_end": "2026-11-25T11:30:00Z",
-        "requested_at": "2026-11-25T10:00:05Z",
+        "requested_at": "2026-11-25T10:00:05Z", "last_attempt": False,
     }
 
 

@@ -8,7 +8,17 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.timetable import Attempt, Occurrence, Progress, TickPolicy, due, manual, retry_offset_us, retry_slot
+from scheduler.timetable import (
+    Attempt,
+    Occurrence,
+    Progress,
+    TickPolicy,
+    due,
+    is_last_retry,
+    manual,
+    retry_offset_us,
+    retry_slot,
+)
 
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
@@ -247,3 +257,28 @@ def test_manual_requests_are_their_own_first_attempt():
     request = manual(7, 41, START)
     assert (request.kind, request.reason, request.seq, request.attempt) == ("fetch", "manual", 41, 1)
     assert Occurrence(7, "fetch", "final", 0, END).attempt == 1
+
+
+def test_only_the_retry_after_which_no_slot_is_due_within_the_window_is_the_last_attempt():
+    window_us = round(POLICY.retry_window_s * 1_000_000)
+    last = next(n for n in range(1, 10_000) if retry_offset_us(n + 1, POLICY) >= window_us)
+    assert retry_offset_us(last, POLICY) < window_us  # it is itself due within the window
+    assert [is_last_retry(n, POLICY) for n in (1, last - 1, last, last + 1)] == [False, False, True, True]
+
+
+def test_the_last_retry_request_says_it_is_the_last_attempt():
+    """Ticking every minute through the retry window: exactly the final retries say so."""
+    progress = dataclasses.replace(FRESH, started=True, ended=True, attempts=(Attempt("final", 0, END),))
+    now, sent = END, []
+    while now <= END + timedelta(seconds=POLICY.retry_window_s) + timedelta(hours=1):
+        found = due(progress, now, POLICY)
+        progress = applied(progress, found, now)
+        sent += [o for o in found if o.reason == "retry"]
+        now += timedelta(minutes=10)
+    assert sent and [o.last_attempt for o in sent] == [False] * (len(sent) - 1) + [True]
+    assert sent[-1].due_at <= END + timedelta(seconds=POLICY.retry_window_s)
+
+
+def test_an_edge_slot_at_exactly_the_window_end_makes_the_one_before_it_the_last():
+    edge = TickPolicy(fetch_interval_s=180, retry_interval_s=600, retry_max_gap_s=600, retry_window_s=3000)
+    assert [is_last_retry(n, edge) for n in (3, 4, 5)] == [False, True, True]  # slot 5 is due at exactly 3000 s
