@@ -24,6 +24,7 @@ def _class_fields(ctx: ClassContext) -> dict:
     return {
         "class_id": ctx.class_id, "session_id": ctx.session_id,
         "scheduled_start": rfc3339(ctx.window.start), "scheduled_end": rfc3339(ctx.window.end),
+        "final_reason": ctx.final_reason,
     }
 
 

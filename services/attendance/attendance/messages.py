@@ -152,11 +152,16 @@ class ParticipantsFetched(ScheduledWindow):
     space_name: Text | None = None
     conference_records: list[RecordIn] = Field(default_factory=list, max_length=1000)
     all_ended: bool
+    # The scheduler's last attempt within its retry window: no call found now is final.
+    last_attempt: bool = False
 
     def touch(self) -> ClassTouch:
+        # An empty snapshot never says "every call ended", whatever an older fetcher sent.
+        ended = self.all_ended and bool(self.conference_records)
         return ClassTouch(self.class_id, self.window, self.space_name,
                           str(self.session_id) if self.session_id else None,
-                          FetchState(self.fetched_at, self.fetched_at if self.all_ended else None))
+                          FetchState(self.fetched_at, self.fetched_at if ended else None,
+                                     self.fetched_at if self.last_attempt else None))
 
     def records(self) -> list[ConferenceRecord]:
         return [
@@ -179,7 +184,7 @@ def class_finalized(ctx: ClassContext, finalized_at: datetime, log_payloads: lis
     data = {
         "class_id": ctx.class_id, "session_id": ctx.session_id, "finalized_at": rfc3339(finalized_at),
         "scheduled_start": rfc3339(ctx.window.start), "scheduled_end": rfc3339(ctx.window.end),
-        "logs": log_payloads,
+        "reason": ctx.final_reason, "logs": log_payloads,
     }
     return new_event(CLASS_FINALIZED, data, source=SOURCE, id=deterministic_id(CLASS_FINALIZED, ctx.class_id),
                      subject=f"class/{ctx.class_id}")

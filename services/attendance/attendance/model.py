@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 from attendance.intervals import Interval
 
 STATUSES = ("present", "late", "absent")
+# Why a class became final: a fetch after the end saw every call ended; the finalize grace
+# ran out with a call found; the scheduler's last retry found no call at all.
+FINAL_REASONS = ("calls_ended", "grace_expired", "no_meeting_found")
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,10 @@ class FetchState:
     """What the participant snapshots of a class said about time, whatever their order."""
 
     last_fetched_at: datetime | None = None
-    # The latest fetch at which every conference record of the class had ended.
+    # The latest fetch at which every conference record of the class had ended (and there was one).
     ended_fetched_at: datetime | None = None
+    # The latest fetch the scheduler marked as its last attempt within the retry window.
+    last_attempt_fetched_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,8 @@ def merged_touches(touches: Iterable[ClassTouch]) -> list[ClassTouch]:
         merged[t.class_id] = ClassTouch(
             t.class_id, seen.window, seen.space_name or t.space_name, seen.session_id or t.session_id,
             FetchState(_latest(seen.fetch.last_fetched_at, t.fetch.last_fetched_at),
-                       _latest(seen.fetch.ended_fetched_at, t.fetch.ended_fetched_at)))
+                       _latest(seen.fetch.ended_fetched_at, t.fetch.ended_fetched_at),
+                       _latest(seen.fetch.last_attempt_fetched_at, t.fetch.last_attempt_fetched_at)))
     return list(merged.values())
 
 
@@ -128,6 +134,7 @@ class ClassContext:
     class_id: int
     session_id: str | None
     window: Interval  # [scheduled_start, scheduled_end)
+    final_reason: str | None = None  # one of FINAL_REASONS once final
 
 
 @dataclass(frozen=True)
@@ -168,9 +175,10 @@ class ClassState:
     session_id: str | None
     fetch: FetchState
     final: bool
+    final_reason: str | None = None
 
     def context(self) -> ClassContext:
-        return ClassContext(self.class_id, self.session_id, self.window)
+        return ClassContext(self.class_id, self.session_id, self.window, self.final_reason)
 
     def waiting_for(self) -> str | None:
         """Why no logs can be computed yet, or None when they can."""

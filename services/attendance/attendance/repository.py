@@ -79,17 +79,19 @@ async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch]) 
     rows = sorted(merged_touches(touches), key=lambda t: t.class_id)
     await conn.execute(
         """INSERT INTO classes (class_id, scheduled_start, scheduled_end, space_name, session_id,
-                                last_fetched_at, ended_fetched_at)
+                                last_fetched_at, ended_fetched_at, last_attempt_fetched_at)
            SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::uuid[],
-                                $6::timestamptz[], $7::timestamptz[])
+                                $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
            ON CONFLICT (class_id) DO UPDATE SET
                session_id = COALESCE(classes.session_id, EXCLUDED.session_id),
                last_fetched_at = GREATEST(classes.last_fetched_at, EXCLUDED.last_fetched_at),
                ended_fetched_at = GREATEST(classes.ended_fetched_at, EXCLUDED.ended_fetched_at),
+               last_attempt_fetched_at = GREATEST(classes.last_attempt_fetched_at, EXCLUDED.last_attempt_fetched_at),
                updated_at = now()""",
         [t.class_id for t in rows], [t.window.start for t in rows], [t.window.end for t in rows],
         [t.space_name for t in rows], [t.session_id for t in rows],
         [t.fetch.last_fetched_at for t in rows], [t.fetch.ended_fetched_at for t in rows],
+        [t.fetch.last_attempt_fetched_at for t in rows],
     )
 
 
@@ -107,7 +109,7 @@ async def class_states(conn: asyncpg.Connection, class_ids: Iterable[int]) -> di
     """The classes as stored, each row locked (in class_id order)."""
     rows = await conn.fetch(
         """SELECT class_id, version, status, scheduled_start, scheduled_end, space_name, session_id,
-                  last_fetched_at, ended_fetched_at, final
+                  last_fetched_at, ended_fetched_at, last_attempt_fetched_at, final, final_reason
            FROM classes WHERE class_id = ANY($1::bigint[]) ORDER BY class_id FOR UPDATE""",
         sorted(set(class_ids)),
     )
@@ -115,7 +117,8 @@ async def class_states(conn: asyncpg.Connection, class_ids: Iterable[int]) -> di
         class_id=r["class_id"], version=r["version"], cancelled=r["status"] == "cancelled",
         window=Interval(r["scheduled_start"], r["scheduled_end"]), space_name=r["space_name"],
         session_id=str(r["session_id"]) if r["session_id"] else None,
-        fetch=FetchState(r["last_fetched_at"], r["ended_fetched_at"]), final=r["final"],
+        fetch=FetchState(r["last_fetched_at"], r["ended_fetched_at"], r["last_attempt_fetched_at"]),
+        final=r["final"], final_reason=r["final_reason"],
     ) for r in rows}
 
 
@@ -123,10 +126,12 @@ async def lock_class(conn: asyncpg.Connection, class_id: int) -> ClassState | No
     return (await class_states(conn, [class_id])).get(class_id)
 
 
-async def mark_final(conn: asyncpg.Connection, class_ids: list[int], at) -> None:
+async def mark_final(conn: asyncpg.Connection, classes: list[tuple[int, str]], at) -> None:
+    """(class_id, final reason) pairs."""
     await conn.execute(
-        "UPDATE classes SET final = true, finalized_at = $2, updated_at = now() WHERE class_id = ANY($1::bigint[])",
-        class_ids, at)
+        """UPDATE classes c SET final = true, finalized_at = $3, final_reason = f.reason, updated_at = now()
+           FROM unnest($1::bigint[], $2::text[]) AS f(class_id, reason) WHERE c.class_id = f.class_id""",
+        [c for c, _ in classes], [r for _, r in classes], at)
 
 
 async def load_rosters(conn: asyncpg.Connection, class_ids: list[int]) -> dict[int, Roster]:

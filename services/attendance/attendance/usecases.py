@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import asyncpg
@@ -13,7 +13,7 @@ from attendance import repository
 from attendance.content import LogWrite, StoredLog, effective_content, payload, reconcile
 from attendance.corrections import Correction, apply, audited
 from attendance.identity import email_identity, identity_keys, user_identity
-from attendance.merge import compute_logs, is_final
+from attendance.merge import compute_logs, considered, finality
 from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched, class_finalized, log_updated
 from attendance.metrics import LOGS_UPDATED
 from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster
@@ -67,7 +67,7 @@ async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, poli
 
 @dataclass(frozen=True)
 class ClassPlan:
-    ctx: ClassContext
+    ctx: ClassContext  # with the final reason once final
     writes: list[LogWrite]
     finalizing: bool
     cancelled: bool = False
@@ -81,7 +81,10 @@ def plan(state: ClassState, records: list[ConferenceRecord], roster: Roster, map
     ctx = state.context()
     if state.cancelled:
         return ClassPlan(ctx, reconcile(ctx, stored, [], final=state.final), finalizing=False, cancelled=True)
-    final = state.final or is_final(state.window, state.fetch, policy.finalize_grace)
+    if not state.final:
+        found = bool(considered(records, state.window, policy.join_window, state.space_name))
+        ctx = replace(ctx, final_reason=finality(state.window, state.fetch, policy.finalize_grace, call_found=found))
+    final = state.final or ctx.final_reason is not None
     computed = compute_logs(state.window, roster, records, mappings, policy, fetched_at=state.fetch.last_fetched_at,
                             final=final, space_name=state.space_name)
     return ClassPlan(ctx, reconcile(ctx, stored, computed, final=final), finalizing=final and not state.final)
@@ -119,7 +122,7 @@ async def _plan_all(conn: asyncpg.Connection, ready: list[ClassState], policy: P
 async def _save(conn: asyncpg.Connection, plans: list[ClassPlan], now: datetime) -> dict[int, Recomputed]:
     """The logs of every plan in one statement, then their events through the outbox."""
     log_ids = await repository.save_logs(conn, [(p.ctx, w) for p in plans for w in p.writes])
-    finalizing = [p.ctx.class_id for p in plans if p.finalizing]
+    finalizing = [(p.ctx.class_id, p.ctx.final_reason) for p in plans if p.finalizing]
     if finalizing:
         await repository.mark_final(conn, finalizing, now)
     events, results = [], {}

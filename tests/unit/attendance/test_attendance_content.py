@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -130,15 +131,20 @@ def test_audit_values_are_the_correctable_ones():
 def test_published_payloads_validate_against_the_json_schemas():
     records = [record("c1", -5, 65, bo((0, 20), (30, 60)), guest(),
                       participant("p2", [(0, 60)], user="users/9", email="z@x.org", name="Z"))]
-    writes = reconcile(CTX, {}, computed(*records, final=True), final=True)
+    final_ctx = replace(CTX, final_reason="calls_ended")
+    writes = reconcile(final_ctx, {}, computed(*records, final=True), final=True)
     log_schema = validator("attendance.log.updated")
     payloads = []
     for i, w in enumerate(writes, start=1):
         event = log_updated(payload(i, w.version, w.content))
         log_schema.validate(event.data)
         payloads.append(event.data)
-    validator("attendance.class.finalized").validate(class_finalized(CTX, at(70), payloads).data)
+    finalized = validator("attendance.class.finalized")
+    finalized.validate(class_finalized(final_ctx, at(70), payloads).data)
     assert {p["role"] for p in payloads} == {"teacher", "student", "guest"}
+    assert {p["final_reason"] for p in payloads} == {"calls_ended"}
+    not_final = [{**p, "final_reason": None} for p in payloads]
+    assert list(finalized.iter_errors(class_finalized(CTX, at(70), not_final).data))  # a reason is required
 
 
 def test_the_schemas_reject_what_they_should():

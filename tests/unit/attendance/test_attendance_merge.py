@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attendance.merge import compute_logs, considered, is_final
+from attendance.intervals import Interval
+from attendance.merge import compute_logs, considered, finality
 from attendance.model import FetchState, Policy, Roster, student
 from tests.unit.attendance.factories import ADA, BO, CY, ROSTER, WINDOW, at, participant, record
 
@@ -82,14 +84,53 @@ def test_second_conference_record_is_merged_into_the_same_log():
     assert {s.conference_record for s in log.sessions} == {"conferenceRecords/c1", "conferenceRecords/c2"}
 
 
-def test_only_calls_starting_within_the_window_plus_minus_join_window_count():
-    early = record("early", -31, 65, bo((-31, 60), record="early"))
-    edge = record("edge", 90, 100, participant("p1", [(90, 95)], record="edge", email="cy@school.org"))
-    late = record("late", 90.5, 100, participant("p1", [(91, 95)], record="late", email="ada@school.org"))
-    logs = logs_of(early, edge, late)
-    assert logs["student:3"].status == "absent"
-    assert logs["student:4"].joins == 1
-    assert logs["teacher:1"].joins == 0
+# -- which calls and sessions belong to the class: overlap with [start − 30 min, end + 30 min] -------
+
+@pytest.mark.parametrize(("case", "call", "sessions", "expected"), [
+    # (joins, attended minutes, billable minutes) of Bo; None: no log (he is absent)
+    ("early-opened call still running", (-40, None), [(-40, None)], (1, 100, 60)),
+    ("call opened 31+ min early, Bo in the class", (-31, 65), [(-31, 60)], (1, 91, 60)),
+    ("call opened 2 h early, Bo joins on time", (-120, 65), [(0, 60)], (1, 60, 60)),
+    ("call ending exactly at the window start", (-90, -30), [(-90, -30)], (1, 60, 0)),
+    ("call ending just before the window start", (-90, -30.01), [(-90, -30.01)], None),
+    ("call starting exactly at the window end", (90, 100), [(90, 95)], (1, 5, 0)),
+    ("call starting just after the window end", (90.01, 100), [(91, 95)], None),
+    ("Bo left the early call before the window", (-120, None), [(-120, -40)], None),
+    ("Bo joined the call after the window", (-10, None), [(95, 100)], None),
+    ("only the overlapping session counts", (-120, None), [(-120, -40), (-5, 60)], (1, 65, 60)),
+])
+def test_a_call_and_a_session_count_when_they_overlap_the_join_window(case, call, sessions, expected):
+    log = logs_of(record("c1", call[0], call[1], bo(*sessions)), fetched_at=at(100), final=True)["student:3"]
+    got = (log.joins, log.attended_seconds // 60, log.billable_seconds // 60) if log.joins else None
+    assert got == expected, case
+
+
+def test_back_to_back_classes_in_one_space_split_one_continuous_call():
+    """Ada opens the room 40 min early and keeps one call going for class A (0..60) and B (60..120)."""
+    b_window_start = 60
+    call = record("c1", -40, None,
+                  participant("p0", [(-40, 125)], user="users/1", email="ada@school.org", name="Ada"),
+                  bo((0, 29.99)),  # A only: left before B's join window (30..150)
+                  participant("p2", [(20, 70)], user="users/4", email="cy@school.org", name="Cy"),  # both
+                  participant("p3", [(62, 118)], user="users/9", email="di@school.org", name="Di"))  # B only
+    a = logs_of(call, fetched_at=at(130))
+    b = {log.person.person_key: log for log in compute_logs(
+        Interval(at(b_window_start), at(b_window_start + 60)), ROSTER, [call], {}, POLICY,
+        fetched_at=at(130), final=True, space_name="spaces/AbC")}
+    assert (a["student:3"].joins, a["student:3"].billable_seconds) == (1, 29 * 60 + 59)
+    assert (b["student:3"].joins, b["student:3"].status) == (0, "absent")  # on B's roster, never in B
+    assert "guest:users/9" in a and a["guest:users/9"].billable_seconds == 0  # Di was in A's join window only
+    assert b["guest:users/9"].billable_seconds == 56 * 60
+    assert (a["student:4"].billable_seconds, b["student:4"].billable_seconds) == (40 * 60, 10 * 60)
+    assert (a["teacher:1"].billable_seconds, b["teacher:1"].billable_seconds) == (3600, 3600)
+
+
+def test_a_student_of_the_earlier_class_who_left_before_the_later_join_window_is_not_in_it():
+    b_window = Interval(at(100), at(160))  # join window 70..190
+    call = record("c1", -40, None, bo((0, 69.99)), participant("p9", [(0, 60)], kind="anonymous", name="Guest"))
+    b = compute_logs(b_window, ROSTER, [call], {}, POLICY, fetched_at=at(170), final=True, space_name="spaces/AbC")
+    assert {log.person.person_key for log in b} == {"teacher:1", "student:3", "student:4"}
+    assert all(log.joins == 0 for log in b)
 
 
 def test_calls_of_another_space_do_not_count():
@@ -155,8 +196,9 @@ def test_logs_come_teacher_first_then_students_then_guests():
 
 
 def test_considered_keeps_the_window_bounds_inclusive():
-    inside = [record("a", -30, 1), record("b", 90, 95)]
-    assert considered(inside + [record("c", -30.01, 1)], WINDOW, timedelta(minutes=30)) == inside
+    inside = [record("a", -90, -30), record("b", 90, 95), record("c", -300, None)]
+    outside = [record("d", -90, -30.01), record("e", 90.01, 95)]
+    assert considered(inside + outside, WINDOW, timedelta(minutes=30)) == inside
 
 
 # -- finality ----------------------------------------------------------------------------------
@@ -164,25 +206,24 @@ def test_considered_keeps_the_window_bounds_inclusive():
 GRACE = timedelta(minutes=30)
 
 
-def test_not_final_before_the_scheduled_end_even_when_every_call_ended():
-    assert not is_final(WINDOW, FetchState(at(59), at(59)), GRACE)
-
-
-def test_final_after_the_end_when_every_call_ended():
-    assert is_final(WINDOW, FetchState(at(61), at(61)), GRACE)
-
-
-def test_a_call_still_running_after_the_end_is_final_only_after_the_grace():
-    assert not is_final(WINDOW, FetchState(at(89), None), GRACE)
-    assert is_final(WINDOW, FetchState(at(90), None), GRACE)
-
-
-def test_an_ended_fetch_before_the_end_does_not_finalize_a_later_running_call():
-    assert not is_final(WINDOW, FetchState(at(70), at(50)), GRACE)
-
-
-def test_never_fetched_is_not_final():
-    assert not is_final(WINDOW, FetchState(), GRACE)
+@pytest.mark.parametrize(("case", "fetch", "call_found", "expected"), [
+    ("never fetched", FetchState(), True, None),
+    ("every call ended, but before the end", FetchState(at(59), at(59)), True, None),
+    ("every call ended after the end", FetchState(at(61), at(61)), True, "calls_ended"),
+    ("a call still running, inside the grace", FetchState(at(89), None), True, None),
+    ("a call still running, grace over", FetchState(at(90), None), True, "grace_expired"),
+    ("ended before the end, running later", FetchState(at(70), at(50)), True, None),
+    ("no call found after the end", FetchState(at(61)), False, None),
+    ("no call found, grace long over", FetchState(at(60 * 24 * 3)), False, None),
+    ("no call found, even if a fetch said all ended", FetchState(at(61), at(61)), False, None),
+    ("no call found on the last attempt", FetchState(at(60 * 24 * 7), None, at(60 * 24 * 7)), False,
+     "no_meeting_found"),
+    ("a last attempt before the end decides nothing", FetchState(at(61), None, at(59)), False, None),
+    ("a call found, then the last attempt", FetchState(at(60 * 24 * 7), None, at(60 * 24 * 7)), True,
+     "grace_expired"),
+])
+def test_finality_and_its_reason(case, fetch, call_found, expected):
+    assert finality(WINDOW, fetch, GRACE, call_found=call_found) == expected, case
 
 
 # -- properties ----------------------------------------------------------------------------------
@@ -201,4 +242,4 @@ def test_one_persons_numbers_do_not_depend_on_how_sessions_are_split_or_ordered(
            (other.attended_seconds, other.billable_seconds, other.first_join, other.last_leave, other.joins)
     assert one.billable_seconds <= one.attended_seconds <= sum(b - a for a, b in sessions) * 60
     assert one.billable_seconds <= 3600
-    assert one.joins == len(sessions)
+    assert one.joins == sum(1 for a, b in sessions if a <= 90 and b >= -30)  # those overlapping the join window
