@@ -121,6 +121,17 @@ class Story:
 
     async def schedule(self, *, lead_s: float = 6, visible_after_s: float = 0) -> None:
         """The academy, rates and one class starting `lead_s` from now, with its Meet scenario loaded."""
+        await self.academy()
+        self.start = (datetime.now(UTC) + timedelta(seconds=lead_s)).replace(microsecond=0)
+        created = await self.call("POST", f"{self.urls['scheduler']}/api/schedule/classes", {
+            "title": TITLE, "teacher_id": self.teacher["id"], "student_ids": [s["id"] for s in self.students],
+            "start": self.start.isoformat(), "duration_minutes": 1})
+        self.class_id, self.space_name = created["id"], created["space_name"]
+        await self.call("POST", f"{self.urls['meet-emulator']}/emulator/scenario",
+                        scenario(self.space_name, self.start, visible_after_s=visible_after_s))
+
+    async def academy(self) -> None:
+        """The teacher Ada, the Byron and Somerville families, their three students, and rates."""
         scheduler, billing = self.urls["scheduler"], self.urls["billing"]
         self.teacher = await self.call("POST", f"{scheduler}/api/teachers", {"name": "Ada", "email": "ADA@e2e.example"})
         byron = await self.call("POST", f"{scheduler}/api/families", {"name": "Byron", "email": "byron@e2e.example"})
@@ -135,13 +146,6 @@ class Story:
                 "hourly_rate_cents": FAMILY_RATE, "currency": "EUR", "effective_from": "2020-01-01T00:00:00Z"})
         await self.call("PUT", f"{billing}/billing/rates/teachers/{self.teacher['id']}", {
             "hourly_rate_cents": TEACHER_RATE, "currency": "EUR", "effective_from": "2020-01-01T00:00:00Z"})
-        self.start = (datetime.now(UTC) + timedelta(seconds=lead_s)).replace(microsecond=0)
-        created = await self.call("POST", f"{scheduler}/api/schedule/classes", {
-            "title": TITLE, "teacher_id": self.teacher["id"], "student_ids": [s["id"] for s in self.students],
-            "start": self.start.isoformat(), "duration_minutes": 1})
-        self.class_id, self.space_name = created["id"], created["space_name"]
-        await self.call("POST", f"{self.urls['meet-emulator']}/emulator/scenario",
-                        scenario(self.space_name, self.start, visible_after_s=visible_after_s))
 
     def elapsed(self) -> float:
         """Seconds since S on the scenario's clock."""
