@@ -6,6 +6,7 @@ import contextlib
 import pytest_asyncio
 
 from scripts.system import SERVICES, System, free_port
+from tests.support.isolation import isolation  # noqa: F401 (for modules that need a run of their own)
 
 TOKENS = "admin=e2e-admin,billing=e2e-billing,viewer=e2e-viewer"
 ADMIN = {"Authorization": "Bearer e2e-admin"}

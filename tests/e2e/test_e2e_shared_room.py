@@ -40,8 +40,8 @@ EXPECTED_PAYROLL = {"Ada": ([(None, 60, 75), (None, 60, 75)], [150])}
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def system(database_url, amqp_url):
-    async with running_system(database_url, amqp_url, env=SHARED) as started:
+async def system(isolation):
+    async with running_system(isolation.database_url, isolation.amqp_url, {**isolation.env, **SHARED}) as started:
         yield started
 
 
@@ -61,9 +61,9 @@ def scenario(space: str, s) -> dict:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def shared(system, amqp_url):
-    tap = Tap(queue="e2e.shared-room")
-    await tap.start(amqp_url)
+async def shared(system, isolation):
+    tap = Tap(queue=isolation.queue("outside-subscriber"), exchange=isolation.exchange)
+    await tap.start(isolation.amqp_url)
     async with aiohttp.ClientSession() as http:
         story = Story(http, {name: system.url(name) for name in system.processes}, ADMIN)
         scheduler = story.urls["scheduler"]
