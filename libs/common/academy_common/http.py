@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -13,14 +15,17 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
+from academy_common.settings import Principal
+
 log = structlog.get_logger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml"}
 MAX_BODY_BYTES = 1024 * 1024
-ROLE_KEY = web.AppKey("role_tokens", dict)
+TOKENS_KEY = web.AppKey("token_digests", list)
 READY_KEY = web.AppKey("ready_check", object)
 ROLE = web.RequestKey("role", str)
+ACTOR = web.RequestKey("actor", str)  # who acts, for audit rows: `admin:alice`, or the bare role
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"])
@@ -174,19 +179,32 @@ async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    role = request.app[ROLE_KEY].get(token.strip()) if scheme.lower() == "bearer" else None
-    if role is None:
+    principal = _principal_of(request.app[TOKENS_KEY], token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
         problem = Problem(401, "Unauthorized", "send Authorization: Bearer <token>")
         response = problem.response()
         response.headers["WWW-Authenticate"] = 'Bearer realm="academy"'
         return response
-    request[ROLE] = role
+    request[ROLE], request[ACTOR] = principal.role, principal.actor
     return await handler(request)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _principal_of(digests: list[tuple[bytes, Principal]], presented: str) -> Principal | None:
+    """The token's principal, compared in constant time: equal-length digests, every token tried."""
+    wanted, found = _digest(presented), None
+    for digest, principal in digests:
+        if hmac.compare_digest(digest, wanted):
+            found = principal
+    return found
 
 
 def create_app(
     *,
-    tokens: dict[str, str],
+    tokens: dict[str, Principal],
     ready: Callable[[], Awaitable[dict[str, bool]]],
     routes: web.RouteTableDef | None = None,
     openapi: Path | None = None,
@@ -195,7 +213,7 @@ def create_app(
     # past aiohttp's default (8190 bytes) its parser would answer a bare text/plain 400 itself.
     app = web.Application(middlewares=[_problems, _auth], client_max_size=MAX_BODY_BYTES,
                           handler_args={"max_line_size": MAX_BODY_BYTES})
-    app[ROLE_KEY] = tokens
+    app[TOKENS_KEY] = [(_digest(token), principal) for token, principal in tokens.items()]
     app[READY_KEY] = ready
 
     async def healthz(_: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from academy_common.events import Instant
-from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.http import ACTOR, Problem, json_response, path_int, read_json, read_query, requires
 from academy_common.service import SERVICE_KEY
 from attendance import usecases, views
 from attendance.corrections import Correction, CorrectionRejected
@@ -125,7 +125,7 @@ async def correct_log(request: web.Request) -> web.Response:
     correction = Correction(reason=body.reason, billable_seconds=body.billable_seconds, status=body.status)
     try:
         async with _pool(request).acquire() as conn, conn.transaction():
-            await usecases.correct_log(conn, log_id, correction, requested_by=request[ROLE])
+            await usecases.correct_log(conn, log_id, correction, requested_by=request[ACTOR])
     except usecases.LogNotFound:
         raise Problem(404, "Not Found", f"attendance log {log_id} does not exist") from None
     except CorrectionRejected as exc:
