@@ -1,6 +1,7 @@
 """aiohttp app helpers: bearer auth with roles, problem+json errors, health, metrics, OpenAPI."""
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -22,6 +23,9 @@ log = structlog.get_logger(__name__)
 PROBLEM_TYPE = "application/problem+json"
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml"}
 MAX_BODY_BYTES = 1024 * 1024
+# /readyz answers from a check at most this old: probes and scrapers hitting it unauthenticated
+# cost at most one database connection per interval, however often they call.
+READY_CACHE_S = 1.0
 TOKENS_KEY = web.AppKey("token_digests", list)
 READY_KEY = web.AppKey("ready_check", object)
 ROLE = web.RequestKey("role", str)
@@ -202,6 +206,33 @@ def _principal_of(digests: list[tuple[bytes, Principal]], presented: str) -> Pri
     return found
 
 
+class CachedCheck:
+    """`check()` run at most once per `max_age_s`; callers arriving while it runs share that run."""
+
+    def __init__(self, check: Callable[[], Awaitable[dict[str, bool]]], max_age_s: float = READY_CACHE_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self._check, self._max_age_s, self._clock = check, max_age_s, clock
+        self._result: dict[str, bool] | None = None
+        self._taken_at = 0.0
+        self._running: asyncio.Future[dict[str, bool]] | None = None
+
+    async def __call__(self) -> dict[str, bool]:
+        if self._result is not None and self._clock() - self._taken_at < self._max_age_s:
+            return self._result
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._refresh())
+        # shield: a caller that goes away must not cancel the run the others wait for
+        return await asyncio.shield(self._running)
+
+    async def _refresh(self) -> dict[str, bool]:
+        try:
+            result = await self._check()
+            self._result, self._taken_at = result, self._clock()
+            return result
+        finally:
+            self._running = None
+
+
 def create_app(
     *,
     tokens: dict[str, Principal],
@@ -214,13 +245,13 @@ def create_app(
     app = web.Application(middlewares=[_problems, _auth], client_max_size=MAX_BODY_BYTES,
                           handler_args={"max_line_size": MAX_BODY_BYTES})
     app[TOKENS_KEY] = [(_digest(token), principal) for token, principal in tokens.items()]
-    app[READY_KEY] = ready
+    app[READY_KEY] = cached_ready = CachedCheck(ready)
 
     async def healthz(_: web.Request) -> web.Response:
         return json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        checks = await ready()
+        checks = await cached_ready()
         ok = all(checks.values())
         return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
