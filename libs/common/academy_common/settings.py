@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MIN_PROCESSED_RETENTION_S = 86400.0
+REDELIVERY_MARGIN = 4
 
 ROLES = ("admin", "billing", "viewer")
 MIN_TOKEN_LENGTH = 16
@@ -112,6 +114,9 @@ class ServiceSettings(BaseSettings):
     outbox_backoff_max_s: float = Field(default=300.0, gt=0)
     outbox_max_attempts: int = Field(default=20, ge=1, le=1000)
     drain_timeout_s: float = Field(default=25.0, gt=0)
+    # Processed-event marks (consumer idempotency) are deleted at this age, checked every interval.
+    processed_events_retention_s: float = Field(default=14 * 86400.0, gt=0)
+    processed_events_prune_interval_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("academy_timezone")
     @classmethod
@@ -125,6 +130,27 @@ class ServiceSettings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.academy_timezone)
+
+    @property
+    def redelivery_bound_s(self) -> float:
+        """The shortest retention of processed-event marks that is safe against a late copy.
+
+        After its mark commits, an event comes again only as a copy: its ack lost with a
+        connection (requeued at once), the outbox publishing it twice (the next poll), or a
+        retry hop of a copy whose handling failed: within the outage window plus every retry
+        delay. Four times that, and never under a day.
+        """
+        in_flight = self.consumer_outage_window_s + self.consumer_max_attempts * self.consumer_retry_delay_s
+        return max(MIN_PROCESSED_RETENTION_S, REDELIVERY_MARGIN * in_flight)
+
+    @model_validator(mode="after")
+    def _marks_outlive_redelivery(self):
+        if self.processed_events_retention_s < self.redelivery_bound_s:
+            raise ValueError(
+                f"PROCESSED_EVENTS_RETENTION_S must be at least {self.redelivery_bound_s:.0f} s (a day, and "
+                f"{REDELIVERY_MARGIN}x CONSUMER_OUTAGE_WINDOW_S + CONSUMER_MAX_ATTEMPTS x CONSUMER_RETRY_DELAY_S): "
+                "a redelivered event whose mark was pruned would be applied twice")
+        return self
 
 
 S = TypeVar("S", bound=ServiceSettings)

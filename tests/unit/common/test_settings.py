@@ -3,6 +3,7 @@ from pydantic import ValidationError
 
 from academy_common.settings import Principal, ServiceSettings, load_settings, parse_tokens
 
+DAY_S = 86400.0
 A1, A2, B1, V1 = "admin-token-0001", "admin-token-0002", "billing-token-01", "viewer-token-001"
 
 
@@ -106,3 +107,18 @@ def test_a_bad_value_stops_start_up_with_one_clear_line(monkeypatch, capsys, nam
     assert stopped.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and mentions in err and err.startswith("configuration error")
+
+
+@pytest.mark.parametrize("overrides,refused", [
+    ({}, False),
+    ({"processed_events_retention_s": DAY_S}, False),
+    ({"processed_events_retention_s": DAY_S - 1}, True),
+    ({"consumer_outage_window_s": 7 * DAY_S, "processed_events_retention_s": 28 * DAY_S}, True),
+    ({"consumer_outage_window_s": 7 * DAY_S, "processed_events_retention_s": 29 * DAY_S}, False),
+])
+def test_a_retention_shorter_than_a_late_redelivery_is_refused(overrides, refused):
+    if refused:
+        with pytest.raises(ValidationError, match="PROCESSED_EVENTS_RETENTION_S must be at least"):
+            ServiceSettings(**overrides)
+    else:
+        assert ServiceSettings(**overrides).processed_events_retention_s >= DAY_S
