@@ -39,7 +39,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 TIMEZONE = "Europe/Madrid"
 MONTH = Month(2025, 10)
 STUDENTS_PER_CLASS = 4
-TOKEN = "bench-token"
+TOKEN = "bench-billing-token-01"
 BARE_AGGREGATE = """
     SELECT party_id, currency, coalesce(sum(amount_cents), 0)::bigint AS amount_cents,
            sum(billable_seconds)::bigint AS billable_seconds, count(*) AS lines,

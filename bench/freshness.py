@@ -43,7 +43,7 @@ from scripts.system import SERVICES, System, free_port
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-ADMIN_TOKEN = "bench-admin"
+ADMIN_TOKEN = "bench-admin-token-0001"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 DEFAULTS = {"TICK_INTERVAL_S": 120, "FETCH_INTERVAL_S": 180, "RETRY_INTERVAL_S": 600, "FINALIZE_GRACE_S": 1800}
 CLASS_STARTS_IN_S = 6

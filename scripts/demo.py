@@ -68,11 +68,26 @@ async def _free_from(http: aiohttp.ClientSession, scheduler: str, admin: dict[st
                      teacher_id: int) -> datetime:
     """When the demo teacher is free: a `make run` restarted while the last demo class still
     runs schedules the new one after it (a teacher cannot teach two classes at once)."""
-    async with http.get(f"{scheduler}/api/schedule/classes", headers=admin,
-                        params={"teacher_id": teacher_id, "upcoming_only": "true"}) as response:
-        ends = [datetime.fromisoformat(c["scheduled_end"]) for c in await response.json()
-                if c["status"] != "cancelled"]
+    classes = await every_item(http, f"{scheduler}/api/schedule/classes", admin,
+                               {"teacher_id": teacher_id, "upcoming_only": "true"})
+    ends = [datetime.fromisoformat(c["scheduled_end"]) for c in classes if c["status"] != "cancelled"]
     return max(ends, default=datetime.now(UTC)) + timedelta(seconds=5)
+
+
+async def every_item(http: aiohttp.ClientSession, url: str, headers: dict[str, str],
+                     params: dict[str, str] | None = None) -> list[dict]:
+    """All items of a paged list, following `next_cursor`."""
+    items, cursor = [], None
+    while True:
+        async with http.get(url, headers=headers, params={**(params or {}), **({"cursor": cursor} if cursor else {}),
+                                                          "limit": "500"}) as response:
+            if response.status != 200:
+                raise RuntimeError(f"GET {url} → {response.status}: {await response.text()}")
+            page = await response.json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
 
 
 async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulator: str,
@@ -92,10 +107,9 @@ async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulat
 
     async def existing_or_new(collection: str, body: dict) -> dict:
         """The demo academy survives restarts: a second `make run` reuses its people."""
-        async with http.get(f"{scheduler}/api/{collection}", headers=admin) as response:
-            for entry in await response.json():
-                if entry["email"].lower() == body["email"].lower():
-                    return entry
+        for entry in await every_item(http, f"{scheduler}/api/{collection}", admin):
+            if entry["email"].lower() == body["email"].lower():
+                return entry
         return await post(f"{scheduler}/api/{collection}", body)
 
     teacher = await existing_or_new("teachers", TEACHER)

@@ -32,7 +32,8 @@ def tokens() -> tuple[str, str]:
     """API_TOKENS from the environment, or fresh ones for this run; returns (setting, admin token)."""
     configured = os.environ.get("API_TOKENS")
     if configured:
-        admin = next((t.split("=", 1)[1] for t in configured.split(",") if t.strip().startswith("admin=")), "")
+        admin = next((t.split("=", 1)[1] for t in configured.split(",")
+                      if t.strip().startswith(("admin=", "admin:"))), "")
         return configured, admin
     admin, billing, viewer = (secrets.token_urlsafe(12) for _ in range(3))
     return f"admin={admin},billing={billing},viewer={viewer}", admin

@@ -37,8 +37,8 @@ ROLES: dict[tuple[str, str], set[str]] = {
 }
 TOKEN_OF = {role: token for token, role in TEST_TOKENS.items()}
 PATH_VALUES = {"period": "2020-01"}
-WRONG = [None, "Bearer", "Bearer nope", "Bearer  ", "Basic YWRtOmFkbQ==", "bearer adm-token-x", "adm-token",
-         "Bearer ADM-TOKEN"]
+WRONG = [None, "Bearer", "Bearer nope", "Bearer  ", "Basic YWRtOmFkbQ==", "bearer test-admin-token-0001x",
+         "test-admin-token-0001", "Bearer TEST-ADMIN-TOKEN-0001", "Bearer test-admin-token-000"]
 
 
 def secured(name: str):

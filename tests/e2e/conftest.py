@@ -8,9 +8,9 @@ import pytest_asyncio
 from scripts.system import SERVICES, System, free_port
 from tests.support.isolation import isolation  # noqa: F401 (for modules that need a run of their own)
 
-TOKENS = "admin=e2e-admin,billing=e2e-billing,viewer=e2e-viewer"
-ADMIN = {"Authorization": "Bearer e2e-admin"}
-BILLING = {"Authorization": "Bearer e2e-billing"}
+TOKENS = "admin=e2e-admin-token-0001,billing=e2e-billing-token-01,viewer=e2e-viewer-token-001"
+ADMIN = {"Authorization": "Bearer e2e-admin-token-0001"}
+BILLING = {"Authorization": "Bearer e2e-billing-token-01"}
 FAST = {
     "TICK_INTERVAL_S": "0.2", "FETCH_INTERVAL_S": "4", "RETRY_INTERVAL_S": "2", "RETRY_MAX_GAP_S": "4",
     "FINALIZE_GRACE_S": "60", "LATE_THRESHOLD_S": "5", "EARLY_LEAVE_THRESHOLD_S": "5",

@@ -12,10 +12,15 @@ from academy_common.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
 
-TEST_TOKENS = {"adm-token": "admin", "bill-token": "billing", "view-token": "viewer"}
-ADMIN = {"Authorization": "Bearer adm-token"}
-BILLING = {"Authorization": "Bearer bill-token"}
-VIEWER = {"Authorization": "Bearer view-token"}
+# Unnamed tokens (audit rows say the role) and named ones (audit rows say `role:name`).
+TEST_TOKENS = {"test-admin-token-0001": "admin", "test-billing-token-01": "billing",
+               "test-viewer-token-001": "viewer", "test-alice-admin-token": "admin:alice",
+               "test-carol-billing-token": "billing:carol"}
+ADMIN = {"Authorization": "Bearer test-admin-token-0001"}
+BILLING = {"Authorization": "Bearer test-billing-token-01"}
+VIEWER = {"Authorization": "Bearer test-viewer-token-001"}
+ALICE = {"Authorization": "Bearer test-alice-admin-token"}  # admin:alice
+CAROL = {"Authorization": "Bearer test-carol-billing-token"}  # billing:carol
 
 
 def isolated_settings(cls: type[S], *, database_url: str, amqp_url: str, unique: str, **overrides) -> S:

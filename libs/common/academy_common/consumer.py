@@ -1,10 +1,14 @@
-"""Consumer helpers: idempotent, transactional handlers over the service's own tables."""
+"""Consumer helpers: idempotent, transactional handlers over the service's own tables, and the
+job that prunes their processed-event marks."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 
 from academy_common.bus import BatchHandler, ConsumerSpec, Handler, PermanentError
 from academy_common.events import CloudEvent
@@ -12,6 +16,7 @@ from academy_common.events import CloudEvent
 __all__ = [
     "ConsumerSpec",
     "PermanentError",
+    "ProcessedEventsPruner",
     "TransactionalBatchHandler",
     "TransactionalHandler",
     "idempotent",
@@ -19,6 +24,8 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+
+PRUNED = Counter("processed_events_pruned_total", "Processed-event marks deleted for their age")
 
 TransactionalHandler = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
 TransactionalBatchHandler = Callable[[asyncpg.Connection, list[CloudEvent]], Awaitable[None]]
@@ -67,3 +74,41 @@ def idempotent_batch(pool: asyncpg.Pool, consumer: str, handler: TransactionalBa
                 await handler(conn, list(unseen.values()))
 
     return handle
+
+
+class ProcessedEventsPruner:
+    """Deletes processed-event marks older than the retention, every `interval_s`.
+
+    A mark only matters while a copy of its event can still arrive, and settings refuse a
+    retention shorter than that (`ServiceSettings.redelivery_bound_s`). Deletes go in batches
+    of short transactions so that consumers never wait on a long one; replicas may prune at
+    the same time. The first run waits one interval: after a long stop, the messages whose
+    acks the stop lost are redelivered before any mark is old enough to go.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, retention_s: float, interval_s: float, batch: int = 5000):
+        self.pool, self.retention = pool, timedelta(seconds=retention_s)
+        self.interval_s, self.batch = interval_s, batch
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            pruned = await self.prune_once()
+            if pruned:
+                log.info("processed events pruned", count=pruned, retention_s=self.retention.total_seconds())
+
+    async def prune_once(self) -> int:
+        total = 0
+        while True:
+            deleted = await self.pool.fetchval(
+                """WITH gone AS (
+                       DELETE FROM processed_events WHERE ctid = ANY(ARRAY(
+                           SELECT ctid FROM processed_events WHERE processed_at < now() - $1::interval LIMIT $2))
+                       RETURNING 1)
+                   SELECT count(*) FROM gone""",
+                self.retention, self.batch,
+            )
+            total += deleted
+            PRUNED.inc(deleted)
+            if deleted < self.batch:
+                return total

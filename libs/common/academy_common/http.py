@@ -1,7 +1,10 @@
 """aiohttp app helpers: bearer auth with roles, problem+json errors, health, metrics, OpenAPI."""
 from __future__ import annotations
 
+import asyncio
 import functools
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -13,14 +16,20 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
+from academy_common.settings import Principal
+
 log = structlog.get_logger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml"}
 MAX_BODY_BYTES = 1024 * 1024
-ROLE_KEY = web.AppKey("role_tokens", dict)
+# /readyz answers from a check at most this old: probes and scrapers hitting it unauthenticated
+# cost at most one database connection per interval, however often they call.
+READY_CACHE_S = 1.0
+TOKENS_KEY = web.AppKey("token_digests", list)
 READY_KEY = web.AppKey("ready_check", object)
 ROLE = web.RequestKey("role", str)
+ACTOR = web.RequestKey("actor", str)  # who acts, for audit rows: `admin:alice`, or the bare role
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"])
@@ -174,19 +183,59 @@ async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    role = request.app[ROLE_KEY].get(token.strip()) if scheme.lower() == "bearer" else None
-    if role is None:
+    principal = _principal_of(request.app[TOKENS_KEY], token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
         problem = Problem(401, "Unauthorized", "send Authorization: Bearer <token>")
         response = problem.response()
         response.headers["WWW-Authenticate"] = 'Bearer realm="academy"'
         return response
-    request[ROLE] = role
+    request[ROLE], request[ACTOR] = principal.role, principal.actor
     return await handler(request)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _principal_of(digests: list[tuple[bytes, Principal]], presented: str) -> Principal | None:
+    """The token's principal, compared in constant time: equal-length digests, every token tried."""
+    wanted, found = _digest(presented), None
+    for digest, principal in digests:
+        if hmac.compare_digest(digest, wanted):
+            found = principal
+    return found
+
+
+class CachedCheck:
+    """`check()` run at most once per `max_age_s`; callers arriving while it runs share that run."""
+
+    def __init__(self, check: Callable[[], Awaitable[dict[str, bool]]], max_age_s: float = READY_CACHE_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self._check, self._max_age_s, self._clock = check, max_age_s, clock
+        self._result: dict[str, bool] | None = None
+        self._taken_at = 0.0
+        self._running: asyncio.Future[dict[str, bool]] | None = None
+
+    async def __call__(self) -> dict[str, bool]:
+        if self._result is not None and self._clock() - self._taken_at < self._max_age_s:
+            return self._result
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._refresh())
+        # shield: a caller that goes away must not cancel the run the others wait for
+        return await asyncio.shield(self._running)
+
+    async def _refresh(self) -> dict[str, bool]:
+        try:
+            result = await self._check()
+            self._result, self._taken_at = result, self._clock()
+            return result
+        finally:
+            self._running = None
 
 
 def create_app(
     *,
-    tokens: dict[str, str],
+    tokens: dict[str, Principal],
     ready: Callable[[], Awaitable[dict[str, bool]]],
     routes: web.RouteTableDef | None = None,
     openapi: Path | None = None,
@@ -195,14 +244,14 @@ def create_app(
     # past aiohttp's default (8190 bytes) its parser would answer a bare text/plain 400 itself.
     app = web.Application(middlewares=[_problems, _auth], client_max_size=MAX_BODY_BYTES,
                           handler_args={"max_line_size": MAX_BODY_BYTES})
-    app[ROLE_KEY] = tokens
-    app[READY_KEY] = ready
+    app[TOKENS_KEY] = [(_digest(token), principal) for token, principal in tokens.items()]
+    app[READY_KEY] = cached_ready = CachedCheck(ready)
 
     async def healthz(_: web.Request) -> web.Response:
         return json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        checks = await ready()
+        checks = await cached_ready()
         ok = all(checks.values())
         return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 

@@ -21,7 +21,13 @@ from aiohttp import web
 
 from academy_common import topology
 from academy_common.bus import Bus, ConsumerSpec
-from academy_common.consumer import TransactionalBatchHandler, TransactionalHandler, idempotent, idempotent_batch
+from academy_common.consumer import (
+    ProcessedEventsPruner,
+    TransactionalBatchHandler,
+    TransactionalHandler,
+    idempotent,
+    idempotent_batch,
+)
 from academy_common.db import create_pool, migrate
 from academy_common.events import CloudEvent
 from academy_common.http import create_app
@@ -126,6 +132,10 @@ class Service:
                                 backoff_s=s.outbox_backoff_s, backoff_max_s=s.outbox_backoff_max_s,
                                 max_attempts=s.outbox_max_attempts)
             self._tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        if self.schema is not None:
+            pruner = ProcessedEventsPruner(self.pool, retention_s=self.settings.processed_events_retention_s,
+                                           interval_s=self.settings.processed_events_prune_interval_s)
+            self._tasks.append(asyncio.create_task(self._guard(pruner.run), name="processed-events-pruner"))
         for job in self._background:
             self._tasks.append(asyncio.create_task(self._guard(job), name=getattr(job, "__qualname__", "job")))
         for spec in self._consumers:

@@ -1,44 +1,90 @@
 """Settings from environment variables (12-factor), with the defaults of docs/architecture.md."""
 from __future__ import annotations
 
+import re
 import sys
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MIN_PROCESSED_RETENTION_S = 86400.0
+REDELIVERY_MARGIN = 4
 
 ROLES = ("admin", "billing", "viewer")
+MIN_TOKEN_LENGTH = 16
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
-def parse_tokens(raw: object) -> dict[str, str]:
-    """`role=token,role=token` → {token: role}. Several tokens may share a role."""
-    if isinstance(raw, dict):
-        return raw
-    tokens: dict[str, str] = {}
-    for item in str(raw or "").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        role, sep, token = item.partition("=")
-        role, token = role.strip(), token.strip()
-        if not sep or not token:
-            raise ValueError(f"API_TOKENS item {item!r} is not role=token")
-        if role not in ROLES:
-            raise ValueError(f"API_TOKENS role {role!r} is not one of {', '.join(ROLES)}")
-        tokens[token] = role
+@dataclass(frozen=True)
+class Principal:
+    """Whom a token speaks for: a role, and the person or system named with the token, if any."""
+
+    role: str
+    name: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """What audit rows record: `admin:alice` for a named token, the bare role otherwise."""
+        return f"{self.role}:{self.name}" if self.name else self.role
+
+
+def parse_tokens(raw: object) -> dict[str, Principal]:
+    """`role=token` or `role:name=token` items, comma-separated → {token: Principal}.
+
+    Several tokens may share a role; a token may appear once only (under two roles it would
+    be ambiguous). Errors name an item by its position, never by its text: it holds a secret.
+    A dict ({token: "role" or "role:name"}) is checked the same way.
+    """
+    tokens: dict[str, Principal] = {}
+    first_seen: dict[str, int] = {}
+    for position, (spec, token) in enumerate(_items(raw), start=1):
+        principal = _principal(position, spec, token)
+        if token in first_seen:
+            raise ValueError(f"API_TOKENS items {first_seen[token]} and {position} carry the same token")
+        first_seen[token], tokens[token] = position, principal
     return tokens
 
 
-TokenMap = Annotated[dict[str, str], NoDecode, BeforeValidator(parse_tokens)]
+def _items(raw: object) -> list[tuple[str | None, str]]:
+    """(role[:name] or None when there is no `=`, token) per item."""
+    if isinstance(raw, dict):
+        return [(spec.actor if isinstance(spec, Principal) else str(spec), str(token).strip())
+                for token, spec in raw.items()]
+    items = []
+    for item in (part.strip() for part in str(raw or "").split(",")):
+        if item:
+            spec, sep, token = item.partition("=")
+            items.append((spec if sep else None, token.strip()))
+    return items
+
+
+def _principal(position: int, spec: str | None, token: str) -> Principal:
+    where = f"API_TOKENS item {position}"
+    if spec is None or not token:
+        raise ValueError(f"{where} is not role=token (or role:name=token)")
+    role, colon, name = (part.strip() for part in spec.partition(":"))
+    if role not in ROLES:
+        raise ValueError(f"{where}: the role is not one of {', '.join(ROLES)}")
+    if colon and not _NAME.match(name):
+        raise ValueError(f"{where}: a name is 1-64 letters, digits or . _ @ - (starting with a letter or digit)")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"{where}: the token is shorter than {MIN_TOKEN_LENGTH} characters")
+    return Principal(role, name or None)
+
+
+TokenMap = Annotated[dict[str, Principal], NoDecode, BeforeValidator(parse_tokens)]
 
 
 class ServiceSettings(BaseSettings):
     """What every service reads. Services subclass it and add their own fields."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    # Errors never repeat a value: API_TOKENS and the URLs hold secrets.
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore",
+                                      hide_input_in_errors=True)
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/academy"
@@ -68,6 +114,9 @@ class ServiceSettings(BaseSettings):
     outbox_backoff_max_s: float = Field(default=300.0, gt=0)
     outbox_max_attempts: int = Field(default=20, ge=1, le=1000)
     drain_timeout_s: float = Field(default=25.0, gt=0)
+    # Processed-event marks (consumer idempotency) are deleted at this age, checked every interval.
+    processed_events_retention_s: float = Field(default=14 * 86400.0, gt=0)
+    processed_events_prune_interval_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("academy_timezone")
     @classmethod
@@ -81,6 +130,27 @@ class ServiceSettings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.academy_timezone)
+
+    @property
+    def redelivery_bound_s(self) -> float:
+        """The shortest retention of processed-event marks that is safe against a late copy.
+
+        After its mark commits, an event comes again only as a copy: its ack lost with a
+        connection (requeued at once), the outbox publishing it twice (the next poll), or a
+        retry hop of a copy whose handling failed: within the outage window plus every retry
+        delay. Four times that, and never under a day.
+        """
+        in_flight = self.consumer_outage_window_s + self.consumer_max_attempts * self.consumer_retry_delay_s
+        return max(MIN_PROCESSED_RETENTION_S, REDELIVERY_MARGIN * in_flight)
+
+    @model_validator(mode="after")
+    def _marks_outlive_redelivery(self):
+        if self.processed_events_retention_s < self.redelivery_bound_s:
+            raise ValueError(
+                f"PROCESSED_EVENTS_RETENTION_S must be at least {self.redelivery_bound_s:.0f} s (a day, and "
+                f"{REDELIVERY_MARGIN}x CONSUMER_OUTAGE_WINDOW_S + CONSUMER_MAX_ATTEMPTS x CONSUMER_RETRY_DELAY_S): "
+                "a redelivered event whose mark was pruned would be applied twice")
+        return self
 
 
 S = TypeVar("S", bound=ServiceSettings)

@@ -9,18 +9,16 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from academy_common.events import Instant
-from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.http import ACTOR, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.pagination import DEFAULT_LIMIT, BadCursor, Cursor, Limit
 from academy_common.service import SERVICE_KEY
 from attendance import usecases, views
 from attendance.corrections import Correction, CorrectionRejected
-from attendance.pagination import BadCursor
 from attendance.views import LogFilter
 
 routes = web.RouteTableDef()
 
 Id = Annotated[int, Field(gt=0, lt=2**63)]
-Limit = Annotated[int, Field(ge=1, le=500)]
-Cursor = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class LogQuery(BaseModel):
@@ -31,7 +29,7 @@ class LogQuery(BaseModel):
     user_email: Annotated[str, Field(min_length=1, max_length=320)] | None = None
     start_from: Instant | None = Field(default=None, alias="from")
     start_to: Instant | None = Field(default=None, alias="to")
-    limit: Limit = 100
+    limit: Limit = DEFAULT_LIMIT
     cursor: Cursor | None = None
 
     @model_validator(mode="after")
@@ -43,7 +41,7 @@ class LogQuery(BaseModel):
 
 class UnmatchedQuery(BaseModel):
     class_id: Id | None = None
-    limit: Limit = 100
+    limit: Limit = DEFAULT_LIMIT
     cursor: Cursor | None = None
 
 
@@ -125,7 +123,7 @@ async def correct_log(request: web.Request) -> web.Response:
     correction = Correction(reason=body.reason, billable_seconds=body.billable_seconds, status=body.status)
     try:
         async with _pool(request).acquire() as conn, conn.transaction():
-            await usecases.correct_log(conn, log_id, correction, requested_by=request[ROLE])
+            await usecases.correct_log(conn, log_id, correction, requested_by=request[ACTOR])
     except usecases.LogNotFound:
         raise Problem(404, "Not Found", f"attendance log {log_id} does not exist") from None
     except CorrectionRejected as exc:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from academy_common import pagination
 from academy_common.events import rfc3339
-from attendance import pagination
 from attendance.content import payload
 from attendance.corrections import audited
 
@@ -20,15 +20,6 @@ class LogFilter:
     start_from: datetime | None = None  # scheduled_start >= start_from
     start_to: datetime | None = None  # scheduled_start < start_to
     guests_only: bool = False
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict]
-    next_cursor: str | None
-
-    def as_json(self) -> dict:
-        return {"items": self.items, "next_cursor": self.next_cursor}
 
 
 def _where(f: LogFilter, after: tuple[datetime, int] | None) -> tuple[str, list]:
@@ -55,17 +46,16 @@ def _where(f: LogFilter, after: tuple[datetime, int] | None) -> tuple[str, list]
     return " AND ".join(conditions), args
 
 
-async def page_of_logs(pool: asyncpg.Pool, f: LogFilter, *, limit: int, cursor: str | None) -> Page:
+async def page_of_logs(pool: asyncpg.Pool, f: LogFilter, *, limit: int, cursor: str | None) -> pagination.Page:
     """Raises pagination.BadCursor for a cursor this API did not hand out."""
-    where, args = _where(f, pagination.decode(cursor) if cursor else None)
+    where, args = _where(f, pagination.decode(cursor, datetime, int) if cursor else None)
     rows = await pool.fetch(
         f"""SELECT log_id, version, content, scheduled_start, participant_kind, meet_user FROM attendance_logs
             WHERE {where} ORDER BY scheduled_start, log_id LIMIT {limit + 1}""",
         *args,
     )
-    items = [_item(r, guest=f.guests_only) for r in rows[:limit]]
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page(items, pagination.encode(last["scheduled_start"], last["log_id"]) if last else None)
+    return pagination.page(rows, limit, lambda r: _item(r, guest=f.guests_only),
+                           lambda r: (r["scheduled_start"], r["log_id"]))
 
 
 def _item(row: asyncpg.Record, *, guest: bool) -> dict:

@@ -9,7 +9,7 @@ from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ConfigDict, Field
 
 from academy_common.events import rfc3339
-from academy_common.http import ROLE, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.http import ACTOR, Problem, json_response, path_int, read_json, read_query, requires
 from academy_common.service import SERVICE_KEY, Service
 from billing import repository as repo
 from billing.csv_export import grand_total_rows, render, statement_rows
@@ -208,5 +208,5 @@ def _period(request: web.Request) -> Month:
 
 
 def _who(request: web.Request) -> str:
-    """Tokens map to roles only, so the role is who acted."""
-    return request[ROLE]
+    """Who acted: `billing:carol` for a named token, the bare role otherwise."""
+    return request[ACTOR]

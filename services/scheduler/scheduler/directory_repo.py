@@ -41,13 +41,14 @@ async def get(conn: asyncpg.Connection, kind: Kind, entry_id: int, *, for_update
 
 
 async def find(conn: asyncpg.Connection, kind: Kind, *, active: bool | None = None,
-               family_id: int | None = None) -> list[Entry]:
-    terms, args = ["($1::boolean IS NULL OR active = $1)"], [active]
+               family_id: int | None = None, after: int = 0, limit: int | None = None) -> list[Entry]:
+    """Entries by id, from just after `after`, at most `limit` (all without one)."""
+    terms, args = ["id > $1", "($2::boolean IS NULL OR active = $2)"], [after, active, limit]
     if kind is STUDENT:
-        terms.append("($2::bigint IS NULL OR family_id = $2)")
+        terms.append("($4::bigint IS NULL OR family_id = $4)")
         args.append(family_id)
     rows = await conn.fetch(
-        f"SELECT {_columns(kind)} FROM {_TABLES[kind.name]} WHERE {' AND '.join(terms)} ORDER BY id", *args)
+        f"SELECT {_columns(kind)} FROM {_TABLES[kind.name]} WHERE {' AND '.join(terms)} ORDER BY id LIMIT $3", *args)
     return [_entry(kind, r) for r in rows]
 
 

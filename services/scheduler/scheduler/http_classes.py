@@ -6,7 +6,7 @@ class.scheduled event written in one transaction.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -14,9 +14,10 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from academy_common import outbox
+from academy_common import outbox, pagination
 from academy_common.events import Instant
 from academy_common.http import json_response, path_int, read_json, read_query, requires
+from academy_common.pagination import DEFAULT_LIMIT, Cursor, Limit
 from scheduler import classes_repo, messages
 from scheduler.classes import (
     ClassChanges,
@@ -34,7 +35,7 @@ from scheduler.classes import (
 from scheduler.errors import NotFound
 from scheduler.fields import Count, Id, MeetingCode, Name, QueryId
 from scheduler.meet import obtain_space
-from scheduler.web import refusals_as_problems, scheduler
+from scheduler.web import decode_cursor, refusals_as_problems, scheduler
 
 if TYPE_CHECKING:
     from scheduler.app import Scheduler
@@ -74,6 +75,8 @@ class ClassPatch(BaseModel):
 class ClassQuery(BaseModel):
     upcoming_only: bool = True
     teacher_id: QueryId | None = None
+    limit: Limit = DEFAULT_LIMIT
+    cursor: Cursor | None = None
 
 
 async def _check(conn: asyncpg.Connection, plan: Plan, service: Scheduler, *,
@@ -110,11 +113,14 @@ async def create_class(request: web.Request) -> web.Response:
 @requires("viewer", "billing")
 async def list_classes(request: web.Request) -> web.Response:
     query = read_query(request, ClassQuery)
+    after = decode_cursor(query.cursor, datetime, int) if query.cursor else None
     service = scheduler(request)
     async with service.pool.acquire() as conn:
         views = await classes_repo.views(conn, service.clock(), _retry_window(request),
-                                         upcoming_only=query.upcoming_only, teacher_id=query.teacher_id)
-    return json_response(views)
+                                         upcoming_only=query.upcoming_only, teacher_id=query.teacher_id,
+                                         after=after, limit=query.limit + 1)
+    return json_response(pagination.page(views, query.limit, lambda v: v,
+                                         lambda v: (datetime.fromisoformat(v["scheduled_start"]), v["id"])).as_json())
 
 
 @routes.get("/api/schedule/classes/{id}")

@@ -8,12 +8,13 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from academy_common import outbox
+from academy_common import outbox, pagination
 from academy_common.http import json_response, path_int, read_json, read_query, requires
+from academy_common.pagination import DEFAULT_LIMIT, Cursor, Limit
 from scheduler import directory_repo, messages
 from scheduler.directory import KINDS, STUDENT, Changes, Entry, Kind, apply
 from scheduler.fields import Email, Flag, Id, Name, QueryId
-from scheduler.web import refusals_as_problems, scheduler
+from scheduler.web import decode_cursor, refusals_as_problems, scheduler
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -42,6 +43,8 @@ class StudentPatch(EntryPatch):
 
 class EntryQuery(BaseModel):
     active: bool | None = None
+    limit: Limit = DEFAULT_LIMIT
+    cursor: Cursor | None = None
 
 
 class StudentQuery(EntryQuery):
@@ -98,10 +101,11 @@ def _register(kind: Kind) -> None:
     @requires("viewer", "billing")
     async def listing(request: web.Request) -> web.Response:
         query = read_query(request, query_model)
+        (after,) = decode_cursor(query.cursor, int) if query.cursor else (0,)
         async with scheduler(request).pool.acquire() as conn:
-            entries = await directory_repo.find(conn, kind, active=query.active,
+            entries = await directory_repo.find(conn, kind, active=query.active, after=after, limit=query.limit + 1,
                                                 family_id=getattr(query, "family_id", None))
-        return json_response([_shown(e) for e in entries])
+        return json_response(pagination.page(entries, query.limit, _shown, lambda e: (e.id,)).as_json())
 
     @routes.get(item)
     @requires("viewer", "billing")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.services import ADMIN, BILLING, VIEWER
+from tests.support.services import ADMIN, BILLING, CAROL, VIEWER
 
 GOOD = {"hourly_rate_cents": 2500, "currency": "EUR", "effective_from": "2025-03-01"}
 
@@ -21,6 +21,16 @@ async def test_rates_keep_their_history_oldest_first(api, kind, id_field):
         ("2025-03-01T00:00:00Z", 2500, "EUR"), ("2025-06-01T06:30:00Z", 3000, "EUR")]
     assert history["rates"][0]["updated_by"] == "admin" and history["rates"][1]["updated_by"] == "billing"
 
+
+
+async def test_rates_and_a_close_record_the_name_of_a_named_token(api):
+    path = "/billing/rates/families/4"
+    assert (await api("PUT", path, json=GOOD, headers=CAROL))[0] == 200
+    assert (await api("PUT", path, json=GOOD | {"effective_from": "2025-04-01"}))[0] == 200
+    _, history = await api("GET", path)
+    assert [r["updated_by"] for r in history["rates"]] == ["billing:carol", "billing"]
+    status, closed = await api("POST", "/billing/periods/2020-01/close", headers=CAROL)
+    assert status == 200 and closed["closed_by"] == "billing:carol"
 
 INVALID = [
     GOOD | {"hourly_rate_cents": -1},

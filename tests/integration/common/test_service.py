@@ -10,12 +10,12 @@ import aiohttp
 import pytest
 
 from academy_common.bus import Bus
-from academy_common.db import migrate
+from academy_common.db import COMMON_MIGRATIONS, migrate
 from academy_common.events import new_event
 from tests.support import sample_service
 from tests.support.waiting import eventually, queue_depth
 
-TOKENS = "admin=adm-token,viewer=view-token,billing=bill-token"
+TOKENS = "admin=test-admin-token-0001,viewer=test-viewer-token-001,billing=test-billing-token-01"
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def test_health_ready_and_metrics_need_no_token(http):
     assert metrics.status == 200 and "http_requests_total" in await metrics.text()
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "adm-token"}])
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "test-admin-token-0001"}])
 async def test_missing_or_wrong_token_is_401_problem(http, headers):
     response = await http.get("/things", headers=headers)
     assert response.status == 401
@@ -57,17 +57,17 @@ async def test_missing_or_wrong_token_is_401_problem(http, headers):
 
 
 async def test_wrong_role_is_403(http):
-    response = await http.post("/things", json={"name": "x"}, headers=auth("view-token"))
+    response = await http.post("/things", json={"name": "x"}, headers=auth("test-viewer-token-001"))
     assert response.status == 403 and response.content_type == "application/problem+json"
-    assert (await http.get("/things", headers=auth("view-token"))).status == 200
-    assert (await http.get("/things", headers=auth("bill-token"))).status == 403
+    assert (await http.get("/things", headers=auth("test-viewer-token-001"))).status == 200
+    assert (await http.get("/things", headers=auth("test-billing-token-01"))).status == 403
 
 
 @pytest.mark.parametrize("body,status", [
     (b"{not json", 400), (b'{"name": ""}', 422), (b'{"name": 5}', 422), (b"[]", 422), (b"\xff\xfe", 400),
 ])
 async def test_bad_input_is_a_problem_and_stores_nothing(http, service, body, status):
-    response = await http.post("/things", data=body, headers={**auth("adm-token"), "Content-Type": "application/json"})
+    response = await http.post("/things", data=body, headers={**auth("test-admin-token-0001"), "Content-Type": "application/json"})
     assert response.status == status
     problem = await response.json()
     assert response.content_type == "application/problem+json"
@@ -77,14 +77,14 @@ async def test_bad_input_is_a_problem_and_stores_nothing(http, service, body, st
 
 @pytest.mark.parametrize("body", [b'{"name": "a\\u0000b"}', b'{"name\\u0000": "x", "name": "y"}', b"[" * 100_000])
 async def test_nul_characters_and_deep_nesting_are_refused_not_500(http, service, body):
-    response = await http.post("/things", data=body, headers={**auth("adm-token"), "Content-Type": "application/json"})
+    response = await http.post("/things", data=body, headers={**auth("test-admin-token-0001"), "Content-Type": "application/json"})
     assert response.status in (400, 422) and response.content_type == "application/problem+json"
     assert await service.pool.fetchval("SELECT count(*) FROM things") == 0
 
 
 async def test_unknown_route_and_method_are_problems(http):
-    assert (await http.get("/nowhere", headers=auth("adm-token"))).status == 404
-    response = await http.delete("/things", headers=auth("adm-token"))
+    assert (await http.get("/nowhere", headers=auth("test-admin-token-0001"))).status == 404
+    response = await http.delete("/things", headers=auth("test-admin-token-0001"))
     assert response.status == 405 and response.content_type == "application/problem+json"
 
 
@@ -92,7 +92,7 @@ async def test_state_change_and_its_event_leave_together(http, service, unique):
     channel = await service.bus.connection.channel()
     queue = await channel.declare_queue(exclusive=True)
     await queue.bind(service.settings.bus_exchange, f"{unique}.thing.created")
-    response = await http.post("/things", json={"name": "Chalk"}, headers=auth("adm-token"))
+    response = await http.post("/things", json={"name": "Chalk"}, headers=auth("test-admin-token-0001"))
     assert response.status == 201
     message = await queue.get(timeout=5, fail=False) or await _wait_get(queue)
     assert b'"Chalk"' in message.body
@@ -113,8 +113,9 @@ async def test_concurrent_migrations_apply_each_file_once(database_url, unique, 
     (tmp_path / "002_b.sql").write_text("CREATE TABLE b (id int);")
     results = await asyncio.gather(*(migrate(database_url, unique, tmp_path) for _ in range(4)))
     applied = sorted(name for result in results for name in result)
-    assert applied == ["common/001_outbox.sql", "common/002_processed_events.sql", "common/003_outbox_dead.sql",
-                       "common/004_outbox_backoff.sql", "service/001_a.sql", "service/002_b.sql"]
+    common = [f"common/{path.name}" for path in sorted(COMMON_MIGRATIONS.glob("*.sql"))]
+    assert "common/001_outbox.sql" in common
+    assert applied == [*common, "service/001_a.sql", "service/002_b.sql"]
     assert await migrate(database_url, unique, tmp_path) == []
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from scheduler import ticker
 from tests.integration.scheduler.sched_support import settle
+from tests.support.pages import every_item
 from tests.support.services import ADMIN, VIEWER
 
 
@@ -144,14 +145,14 @@ async def test_listing_shows_upcoming_classes_unless_asked_for_all(http, service
     early = await academy.klass(start_in=timedelta(minutes=10), minutes=30)
     late = await academy.klass(start_in=timedelta(hours=5), minutes=30)
     clock.advance(hours=1)
-    upcoming = await (await http.get("/api/schedule/classes", headers=VIEWER)).json()
-    everything = await (await http.get("/api/schedule/classes?upcoming_only=false", headers=VIEWER)).json()
+    upcoming = await every_item(http, "/api/schedule/classes", VIEWER)
+    everything = await every_item(http, "/api/schedule/classes", VIEWER, upcoming_only=False)
     assert [c["class_id"] for c in upcoming] == [late["class_id"]]
     assert [c["class_id"] for c in everything] == [early["class_id"], late["class_id"]]
     assert everything[0]["phase"] == "awaiting_data"
     teacher_id = early["teacher"]["teacher_id"]
-    by_teacher = await http.get(f"/api/schedule/classes?upcoming_only=false&teacher_id={teacher_id}", headers=VIEWER)
-    assert [c["class_id"] for c in await by_teacher.json()] == [early["class_id"]]
+    by_teacher = await every_item(http, "/api/schedule/classes", VIEWER, upcoming_only=False, teacher_id=teacher_id)
+    assert [c["class_id"] for c in by_teacher] == [early["class_id"]]
 
 
 async def test_a_class_changes_before_its_start_and_not_after(http, service, tap, academy, clock):
@@ -223,3 +224,22 @@ async def test_unknown_classes_are_404(http):
                          ("POST", "/api/schedule/classes/77/cancel"), ("GET", "/api/schedule/classes/x")):
         response = await http.request(method, path, json={}, headers=ADMIN)
         assert response.status == 404 and response.content_type == "application/problem+json", path
+
+
+async def test_classes_come_in_keyset_pages_by_start_with_the_filters_kept(http, academy, clock):
+    teacher = await academy.teacher()
+    family = await academy.family()
+    student_ids = [(await academy.student(family["family_id"]))["student_id"]]
+    made = [(await academy.klass(start_in=timedelta(hours=h), minutes=30, teacher_id=teacher["teacher_id"],
+                                 student_ids=student_ids))["class_id"] for h in (5, 1, 3, 2, 4)]
+    by_start = [made[i] for i in (1, 3, 2, 4, 0)]
+    first = await (await http.get("/api/schedule/classes", headers=VIEWER, params={"limit": "2"})).json()
+    assert [c["class_id"] for c in first["items"]] == by_start[:2] and first["next_cursor"]
+    rest = await every_item(http, "/api/schedule/classes", VIEWER, limit=2, cursor=first["next_cursor"])
+    assert [c["class_id"] for c in first["items"] + rest] == by_start
+    clock.advance(hours=2, minutes=40)  # the first two have ended
+    upcoming = await every_item(http, "/api/schedule/classes", VIEWER, limit=1, teacher_id=teacher["teacher_id"])
+    assert [c["class_id"] for c in upcoming] == by_start[2:]
+    for bad in ({"limit": "0"}, {"limit": "501"}, {"cursor": "garbage"}, {"cursor": "Wzdd"}):  # [7]: an id alone
+        response = await http.get("/api/schedule/classes", headers=VIEWER, params=bad)
+        assert response.status == 422, (bad, await response.text())

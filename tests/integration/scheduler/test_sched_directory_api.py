@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.scheduler.sched_support import settle
+from tests.support.pages import every_item
 from tests.support.services import ADMIN, BILLING, VIEWER
 
 
@@ -22,7 +23,7 @@ async def test_each_kind_is_created_read_and_published(http, tap, academy):
             one = await http.get(f"/api/{plural}/{entry[f'{kind}_id']}", headers=headers)
             assert (one.status, await one.json()) == (200, entry)
         listing = await http.get(f"/api/{plural}", headers=VIEWER)
-        assert await listing.json() == [entry]
+        assert await listing.json() == {"items": [entry], "next_cursor": None}
 
 
 async def test_emails_are_unique_whatever_their_case(http, service, academy):
@@ -47,9 +48,9 @@ async def test_an_update_bumps_the_version_and_publishes_it(http, service, tap, 
     await tap.wait("teacher.upserted", 3)
     await settle(service, tap)
     assert [e.data["version"] for e in tap.of("teacher.upserted")] == [1, 2, 3]
-    inactive = await http.get("/api/teachers?active=false", headers=VIEWER)
-    assert [t["teacher_id"] for t in await inactive.json()] == [ada["teacher_id"]]
-    assert await (await http.get("/api/teachers?active=true", headers=VIEWER)).json() == []
+    inactive = await every_item(http, "/api/teachers", VIEWER, active=False)
+    assert [t["teacher_id"] for t in inactive] == [ada["teacher_id"]]
+    assert await every_item(http, "/api/teachers", VIEWER, active=True) == []
 
 
 async def test_a_student_moves_only_to_an_existing_active_family(http, service, academy):
@@ -63,8 +64,8 @@ async def test_a_student_moves_only_to_an_existing_active_family(http, service, 
     moved = await academy.post("/api/families", {"name": "Third", "email": "third@school.org"})
     response = await http.patch(url, json={"family_id": moved["family_id"]}, headers=ADMIN)
     assert (await response.json())["family_id"] == moved["family_id"]
-    by_family = await http.get(f"/api/students?family_id={moved['family_id']}", headers=VIEWER)
-    assert [s["student_id"] for s in await by_family.json()] == [bo["student_id"]]
+    by_family = await every_item(http, "/api/students", VIEWER, family_id=moved["family_id"])
+    assert [s["student_id"] for s in by_family] == [bo["student_id"]]
 
 
 async def test_a_student_needs_an_active_family(http, service, academy):
@@ -115,3 +116,20 @@ async def test_only_admins_write_and_only_tokens_read(http, service):
 async def test_a_bad_query_value_is_a_422(http):
     response = await http.get("/api/teachers?active=perhaps", headers=VIEWER)
     assert response.status == 422 and response.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("plural", ["teachers", "families", "students"])
+async def test_lists_come_in_keyset_pages_of_at_most_500(http, academy, plural):
+    home = await academy.family("Home")
+    make = {"teachers": academy.teacher, "families": academy.family,
+            "students": lambda: academy.student(home["family_id"])}[plural]
+    made = [home["id"]] * (plural == "families") + [(await make())["id"] for _ in range(5)]
+    first = await (await http.get(f"/api/{plural}", headers=VIEWER, params={"limit": "2"})).json()
+    assert [e["id"] for e in first["items"]] == made[:2] and first["next_cursor"]
+    made.append((await make())["id"])  # added between two pages: listed, once
+    rest = await every_item(http, f"/api/{plural}", VIEWER, limit=2, cursor=first["next_cursor"])
+    assert [e["id"] for e in first["items"] + rest] == made
+    for bad in ({"limit": "0"}, {"limit": "501"}, {"cursor": "garbage"}, {"cursor": first["next_cursor"][:-2]}):
+        response = await http.get(f"/api/{plural}", headers=VIEWER, params=bad)
+        assert response.status == 422, (bad, await response.text())
+    assert (await http.get(f"/api/{plural}", headers=VIEWER, params={"limit": "500"})).status == 200
