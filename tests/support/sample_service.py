@@ -2,6 +2,8 @@
 
 POST /things {"name": ...} (admin) stores a row and emits `<prefix>.thing.created` through
 the outbox; it consumes `<prefix>.slow` with a handler that sleeps SLOW_S before committing.
+Every service declares the whole topology when it starts, so each start takes a QUEUE_PREFIX of
+its own: another run's queues in the same vhost may carry other arguments (retry TTL).
 """
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ async def test_marks_older_than_the_retention_go_in_batches(pool):
 
 async def test_a_running_service_prunes_its_marks_periodically(database_url, amqp_url, unique):
     settings = sample_service.Settings(database_url=database_url, amqp_url=amqp_url, http_port=0,
-                                       http_host="127.0.0.1", sample_schema=unique, sample_prefix=unique,
+                                       http_host="127.0.0.1", sample_schema=unique, sample_prefix=unique, queue_prefix=f"{unique}.",
                                        processed_events_prune_interval_s=0.2)
     service = sample_service.build(settings)
     await service.start()

@@ -22,7 +22,8 @@ TOKENS = "admin=test-admin-token-0001,viewer=test-viewer-token-001,billing=test-
 async def service(database_url, amqp_url, unique, monkeypatch):
     monkeypatch.setenv("API_TOKENS", TOKENS)
     settings = sample_service.Settings(database_url=database_url, amqp_url=amqp_url, http_port=0,
-                                       sample_schema=unique, sample_prefix=unique, http_host="127.0.0.1",
+                                       sample_schema=unique, sample_prefix=unique, queue_prefix=f"{unique}.",
+                                       http_host="127.0.0.1",
                                        outbox_poll_s=0.1)
     service = sample_service.build(settings)
     await service.start()
@@ -121,7 +122,7 @@ async def test_concurrent_migrations_apply_each_file_once(database_url, unique, 
 
 async def test_sigterm_during_a_handler_loses_nothing(database_url, amqp_url, unique):
     env = {**os.environ, "DATABASE_URL": database_url, "AMQP_URL": amqp_url, "HTTP_PORT": "0",
-           "SAMPLE_SCHEMA": unique, "SAMPLE_PREFIX": unique, "SLOW_S": "1.5", "LOG_FORMAT": "json"}
+           "SAMPLE_SCHEMA": unique, "SAMPLE_PREFIX": unique, "QUEUE_PREFIX": f"{unique}.", "SLOW_S": "1.5", "LOG_FORMAT": "json"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.support.sample_service", env=env,
         stderr=asyncio.subprocess.PIPE, cwd=os.getcwd())
@@ -141,7 +142,7 @@ async def test_sigterm_during_a_handler_loses_nothing(database_url, amqp_url, un
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
         assert any("draining in-flight messages" in l for l in lines), "".join(lines)
-        assert await queue_depth(bus.connection, f"{unique}.slow") == 0
+        assert await queue_depth(bus.connection, f"{unique}.{unique}.slow") == 0
         await bus.close()
     finally:
         if process.returncode is None:
