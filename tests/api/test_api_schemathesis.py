@@ -4,7 +4,7 @@ Each operation gets a bounded number of generated requests (valid by the documen
 ones), sent with an admin token: no 5xx, every answer in a status, media type, header set and
 schema the document lists, invalid requests refused and valid ones not refused for reasons the
 document does not state. The stateful run follows the documents' links (create, then read and
-change what was created).
+change what was created), with STATEFUL_SCENARIOS scenarios per service.
 """
 from __future__ import annotations
 
@@ -49,3 +49,23 @@ test_scheduler_conforms = _conformance_test("scheduler")
 test_attendance_conforms = _conformance_test("attendance")
 test_billing_conforms = _conformance_test("billing")
 test_meet_fetcher_conforms = _conformance_test("meet-fetcher")
+
+
+def _stateful_test(name: str):
+    def test(live):
+        machine = schemathesis.openapi.from_path(openapi_path(name), config=_config()).as_state_machine()
+        base_url = live.url(name)
+
+        class Machine(machine):
+            def get_call_kwargs(self, case):
+                return {"base_url": base_url, "headers": ADMIN}
+
+        Machine.run(settings=settings(SETTINGS, max_examples=STATEFUL_SCENARIOS, stateful_step_count=6))
+
+    return test
+
+
+STATEFUL_SCENARIOS = 15
+test_scheduler_links_hold = _stateful_test("scheduler")
+test_attendance_links_hold = _stateful_test("attendance")
+test_billing_links_hold = _stateful_test("billing")

@@ -21,11 +21,10 @@ from academy_common.settings import Principal
 log = structlog.get_logger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
-PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs"}
 SWAGGER_UI = Path(__file__).with_name("swagger_ui")
-# The API reference page and the vendored Swagger UI files it loads (swagger_ui/README.md).
+# What /docs (the API reference page) loads: the vendored Swagger UI files (swagger_ui/README.md).
 DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "init.js": "text/javascript"}
-PUBLIC_PATHS |= {f"/docs/{name}" for name in DOCS_ASSETS}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs", *(f"/docs/{name}" for name in DOCS_ASSETS)}
 # Every problem's `type` is one of these tag URIs (RFC 4151), one per kind of error; docs/problems.md
 # is the catalogue. Tag URIs name a kind without promising a page to dereference.
 PROBLEM_TYPE_BASE = "tag:academy.example,2026:problems/"
