@@ -9,7 +9,7 @@ change what was created), with STATEFUL_SCENARIOS scenarios per service.
 from __future__ import annotations
 
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from tests.badinput.stacks import openapi_path
 from tests.support.services import ADMIN
@@ -60,7 +60,9 @@ def _stateful_test(name: str):
             def get_call_kwargs(self, case):
                 return {"base_url": base_url, "headers": ADMIN}
 
-        Machine.run(settings=settings(SETTINGS, max_examples=STATEFUL_SCENARIOS, stateful_step_count=6))
+        # Generation only, as schemathesis's own runner does: a replay meets a server whose state moved on.
+        Machine.run(settings=settings(SETTINGS, max_examples=STATEFUL_SCENARIOS, stateful_step_count=6,
+                                      phases=[Phase.generate]))
 
     return test
 
