@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
 
 from tests.badinput.stacks import openapi_path
 from tests.support.services import ADMIN
@@ -28,10 +29,15 @@ ACCEPTED = ["2XX", "401", "403", "404", "409"]
 
 
 def _config() -> schemathesis.Config:
-    return schemathesis.Config.from_dict({"operations": [{
-        "include-operation-id": sorted(SEMANTIC_422),
-        "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
-    }]})
+    return schemathesis.Config.from_dict({
+        "operations": [{
+            "include-operation-id": sorted(SEMANTIC_422),
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
+        }],
+        # The stateful run follows the links the documents declare, not links schemathesis guesses from
+        # field names (those made Hypothesis replays meet a server state that had moved on, and fail as flaky).
+        "phases": {"stateful": {"inference": {"algorithms": []}}},
+    })
 
 
 def _conformance_test(name: str):
@@ -60,14 +66,23 @@ def _stateful_test(name: str):
             def get_call_kwargs(self, case):
                 return {"base_url": base_url, "headers": ADMIN}
 
-        # Generation only, as schemathesis's own runner does: a replay meets a server whose state moved on.
-        Machine.run(settings=settings(SETTINGS, max_examples=STATEFUL_SCENARIOS, stateful_step_count=6,
-                                      phases=[Phase.generate]))
+        # Generation only, as schemathesis's own runner does; and like it, a run that Hypothesis calls
+        # flaky (a replayed choice met a server whose state had moved on) is run again. A contract
+        # failure is never retried: it raises at once.
+        for attempt in range(STATEFUL_ATTEMPTS):
+            try:
+                Machine.run(settings=settings(SETTINGS, max_examples=STATEFUL_SCENARIOS, stateful_step_count=6,
+                                              phases=[Phase.generate], derandomize=False))
+                return
+            except FlakyStrategyDefinition:
+                if attempt == STATEFUL_ATTEMPTS - 1:
+                    raise
 
     return test
 
 
-STATEFUL_SCENARIOS = 15
+STATEFUL_SCENARIOS = 10
+STATEFUL_ATTEMPTS = 5
 test_scheduler_links_hold = _stateful_test("scheduler")
 test_attendance_links_hold = _stateful_test("attendance")
 test_billing_links_hold = _stateful_test("billing")
