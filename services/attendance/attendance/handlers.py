@@ -24,7 +24,10 @@ from attendance.messages import (
     PARTICIPANTS_FETCHED,
     ClassLifecycle,
     ClassSnapshot,
+    DirectoryUpserted,
     ParticipantsFetched,
+    StudentUpserted,
+    TeacherUpserted,
 )
 from attendance.metrics import SNAPSHOTS
 from attendance.model import Policy
@@ -43,13 +46,17 @@ def parse(event: CloudEvent) -> usecases.Incoming:
         return ClassLifecycle.model_validate(event.data)
     if event.type == PARTICIPANTS_FETCHED:
         return ParticipantsFetched.model_validate(event.data)
+    if event.type == "teacher.upserted":
+        return TeacherUpserted.model_validate(event.data)
+    if event.type == "student.upserted":
+        return StudentUpserted.model_validate(event.data)
     raise PermanentError(f"attendance does not handle {event.type!r}")
 
 
 def make_handler(policy: Policy, clock: Clock = usecases.utcnow) -> TransactionalBatchHandler:
     async def handle(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
         messages = [parse(event) for event in events]
-        class_ids = sorted({m.class_id for m in messages})
+        class_ids = sorted({m.class_id for m in messages if not isinstance(m, DirectoryUpserted)})
         with structlog.contextvars.bound_contextvars(class_id=class_ids[0] if len(class_ids) == 1 else None):
             results = await usecases.ingest(conn, messages, policy=policy, now=clock())
         for message in messages:

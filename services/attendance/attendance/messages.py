@@ -13,18 +13,23 @@ from attendance.model import (
     ClassContext,
     ClassTouch,
     ConferenceRecord,
+    DirectoryEntry,
     FetchState,
     MeetParticipant,
     MeetSession,
     Roster,
     student,
+    student_key,
     teacher,
+    teacher_key,
 )
 
 SOURCE = "/academy/attendance"
 CLASS_SNAPSHOTS = ("class.scheduled", "class.updated", "class.cancelled")
 CLASS_LIFECYCLE = ("class.started", "class.ended")
 PARTICIPANTS_FETCHED = "meet.participants.fetched"
+# family.upserted is not consumed: a family's own fields appear on no log; a student's family does.
+DIRECTORY = ("teacher.upserted", "student.upserted")
 LOG_UPDATED = "attendance.log.updated"
 CLASS_FINALIZED = "attendance.class.finalized"
 
@@ -62,6 +67,30 @@ class StudentRef(Message):
     family_id: Id
     name: Text | None = None
     email: Text | None = None
+
+
+class TeacherUpserted(Message):
+    teacher_id: Id
+    name: Text | None = None
+    email: Text | None = None
+    version: int = Field(ge=0, lt=2**63)
+
+    def entry(self) -> DirectoryEntry:
+        return DirectoryEntry(teacher_key(self.teacher_id), self.version, self.name, self.email)
+
+
+class StudentUpserted(Message):
+    student_id: Id
+    family_id: Id
+    name: Text | None = None
+    email: Text | None = None
+    version: int = Field(ge=0, lt=2**63)
+
+    def entry(self) -> DirectoryEntry:
+        return DirectoryEntry(student_key(self.student_id), self.version, self.name, self.email, self.family_id)
+
+
+DirectoryUpserted = TeacherUpserted | StudentUpserted
 
 
 class ClassSnapshot(ScheduledWindow):

@@ -1,6 +1,6 @@
 """SQL for the write side: classes, raw Meet data, mappings and logs (the service's own schema).
 
-Lock order, everywhere: the mappings advisory lock, then class rows, then their logs.
+Lock order, everywhere: the mappings advisory lock, then directory rows, then class rows, then their logs.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from attendance.model import (
     ClassTouch,
     ConferenceRecord,
     CountedSession,
+    DirectoryEntry,
     FetchState,
     MeetParticipant,
     MeetSession,
@@ -69,11 +70,15 @@ async def apply_class_snapshot(conn: asyncpg.Connection, snapshot: ClassSnapshot
     return True
 
 
-async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch]) -> None:
+async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch], also: Sequence[int] = ()) -> None:
     """Every class of a batch, locked in class_id order (so batches never deadlock), created
     as a placeholder (version 0) if only Meet has told us about it so far, with what the
     Meet data says about its fetches merged in: the latest fetch, a session id once known.
-    Several touches of one class are merged first: one statement may touch a row only once."""
+    Several touches of one class are merged first: one statement may touch a row only once.
+    `also`: existing classes to recompute; locked with the touched ones in one ordered pass."""
+    if also:
+        await conn.execute("SELECT FROM classes WHERE class_id = ANY($1::bigint[]) ORDER BY class_id FOR UPDATE",
+                           sorted({*also, *(t.class_id for t in touches)}))
     if not touches:
         return
     rows = sorted(merged_touches(touches), key=lambda t: t.class_id)
@@ -145,6 +150,42 @@ async def load_rosters(conn: asyncpg.Connection, class_ids: list[int]) -> dict[i
         members[r["class_id"]].append(
             Person(r["person_key"], r["role"], r["teacher_id"], r["student_id"], r["family_id"], r["email"], r["name"]))
     return {class_id: Roster(tuple(people)) for class_id, people in members.items()}
+
+
+async def classes_of(conn: asyncpg.Connection, person_keys: Sequence[str]) -> list[int]:
+    """The classes these people are on the roster of."""
+    if not person_keys:
+        return []
+    rows = await conn.fetch(
+        "SELECT DISTINCT class_id FROM roster_members WHERE person_key = ANY($1::text[]) ORDER BY class_id",
+        list(person_keys))
+    return [r["class_id"] for r in rows]
+
+
+# -- directory ----------------------------------------------------------------------------------
+
+async def save_directory(conn: asyncpg.Connection, entries: Sequence[DirectoryEntry]) -> list[str]:
+    """Store entries newer than the stored ones (one per person, in person_key order: the lock
+    order); the person keys that changed."""
+    if not entries:
+        return []
+    rows = await conn.fetch(
+        """INSERT INTO directory AS d (person_key, version, name, email, family_id)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+           ON CONFLICT (person_key) DO UPDATE SET version = EXCLUDED.version, name = EXCLUDED.name,
+               email = EXCLUDED.email, family_id = EXCLUDED.family_id, updated_at = now()
+           WHERE d.version < EXCLUDED.version
+           RETURNING person_key""",
+        [e.person_key for e in entries], [e.version for e in entries], [e.name for e in entries],
+        [e.email for e in entries], [e.family_id for e in entries])
+    return sorted(r["person_key"] for r in rows)
+
+
+async def load_directory(conn: asyncpg.Connection, person_keys: Iterable[str]) -> dict[str, DirectoryEntry]:
+    rows = await conn.fetch(
+        "SELECT person_key, version, name, email, family_id FROM directory WHERE person_key = ANY($1::text[])",
+        sorted(set(person_keys)))
+    return {r["person_key"]: DirectoryEntry(**r) for r in rows}
 
 
 async def person_known(conn: asyncpg.Connection, person_key: str) -> bool:

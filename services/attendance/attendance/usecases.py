@@ -14,9 +14,16 @@ from attendance.content import LogWrite, StoredLog, effective_content, payload, 
 from attendance.corrections import Correction, apply, audited
 from attendance.identity import email_identity, identity_keys, user_identity
 from attendance.merge import compute_logs, considered, finality
-from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched, class_finalized, log_updated
+from attendance.messages import (
+    ClassLifecycle,
+    ClassSnapshot,
+    DirectoryUpserted,
+    ParticipantsFetched,
+    class_finalized,
+    log_updated,
+)
 from attendance.metrics import LOGS_UPDATED
-from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster
+from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster, latest_entries
 
 log = structlog.get_logger(__name__)
 
@@ -40,18 +47,23 @@ class Recomputed:
     finalized: bool = False
 
 
-Incoming = ClassSnapshot | ClassLifecycle | ParticipantsFetched
+Incoming = ClassSnapshot | ClassLifecycle | ParticipantsFetched | DirectoryUpserted
 
 
 async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, policy: Policy,
                  now: datetime) -> dict[int, Recomputed]:
     """Store what the messages say, then recompute once each class they changed: a newer class
-    snapshot (roster, window, status) or any participant snapshot. Meet data is kept whatever
-    we know of the class; its logs follow once the class snapshot has arrived."""
+    snapshot (roster, window, status), any participant snapshot, or a newer directory entry of
+    a roster member (every class of theirs, final ones too: corrections are kept, and billing
+    turns a change in a closed month into an adjustment). Meet data is kept whatever we know
+    of the class; its logs follow once the class snapshot has arrived."""
     await repository.share_mappings(conn)
-    await repository.lock_classes(conn, [m.touch() for m in messages])
-    changed: set[int] = set()
-    for message in messages:
+    entries = latest_entries(m.entry() for m in messages if isinstance(m, DirectoryUpserted))
+    following = await repository.classes_of(conn, await repository.save_directory(conn, entries))
+    for_classes = [m for m in messages if not isinstance(m, DirectoryUpserted)]
+    await repository.lock_classes(conn, [m.touch() for m in for_classes], also=following)
+    changed: set[int] = set(following)
+    for message in for_classes:
         if isinstance(message, ClassSnapshot):
             if await repository.apply_class_snapshot(conn, message, cancelled=message.cancelled):
                 changed.add(message.class_id)
@@ -113,10 +125,13 @@ async def _plan_all(conn: asyncpg.Connection, ready: list[ClassState], policy: P
     ids = [state.class_id for state in ready]
     records = await repository.load_records(conn, ids)
     rosters = await repository.load_rosters(conn, ids)
+    directory = await repository.load_directory(
+        conn, (m.person_key for roster in rosters.values() for m in roster.members))
     mappings = await repository.load_mappings(
         conn, (key for found in records.values() for r in found for p in r.participants for key in identity_keys(p)))
     stored = await repository.lock_logs(conn, ids)
-    return [plan(s, records[s.class_id], rosters[s.class_id], mappings, stored[s.class_id], policy) for s in ready]
+    return [plan(s, records[s.class_id], rosters[s.class_id].following(directory), mappings, stored[s.class_id],
+                 policy) for s in ready]
 
 
 async def _save(conn: asyncpg.Connection, plans: list[ClassPlan], now: datetime) -> dict[int, Recomputed]:
