@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 from attendance.intervals import Interval
 
 STATUSES = ("present", "late", "absent")
-# What a correction may set: the computed statuses, and `excused` (absent, not to be billed).
-CORRECTED_STATUSES = (*STATUSES, "excused")
 # Why a class became final: a fetch after the end saw every call ended; the finalize grace
 # ran out with a call found; the scheduler's last retry found no call at all.
 FINAL_REASONS = ("calls_ended", "grace_expired", "no_meeting_found")

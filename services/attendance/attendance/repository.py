@@ -283,6 +283,40 @@ async def save_mappings(conn: asyncpg.Connection, identities: Iterable[str], per
     )
 
 
+async def load_class_mappings(conn: asyncpg.Connection, class_ids: list[int]) -> dict[int, dict[str, str]]:
+    rows = await conn.fetch("SELECT class_id, identity, person_key FROM class_mappings WHERE class_id = ANY($1::bigint[])",
+                            class_ids)
+    found: dict[int, dict[str, str]] = {class_id: {} for class_id in class_ids}
+    for r in rows:
+        found[r["class_id"]][r["identity"]] = r["person_key"]
+    return found
+
+
+async def save_class_mappings(conn: asyncpg.Connection, class_id: int, identities: Iterable[str],
+                              person_key: str) -> None:
+    await conn.executemany(
+        """INSERT INTO class_mappings (class_id, identity, person_key) VALUES ($1, $2, $3)
+           ON CONFLICT (class_id, identity) DO UPDATE SET person_key = EXCLUDED.person_key""",
+        [(class_id, identity, person_key) for identity in identities],
+    )
+
+
+async def guest_participants(conn: asyncpg.Connection, log_id: int) -> tuple[int, list[str]] | None:
+    """The class of a log and, if it is a guest's still in it, the participants it was counted from."""
+    row = await conn.fetchrow(
+        """SELECT class_id, CASE WHEN role = 'guest' AND NOT removed THEN ARRAY(
+                      SELECT DISTINCT s->>'participant' FROM jsonb_array_elements(sessions) AS s ORDER BY 1)
+                  ELSE '{}' END AS participants
+           FROM attendance_logs WHERE log_id = $1""",
+        log_id)
+    return None if row is None else (row["class_id"], list(row["participants"]))
+
+
+async def on_roster(conn: asyncpg.Connection, class_id: int, person_key: str) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM roster_members WHERE class_id = $1 AND person_key = $2",
+                                    class_id, person_key))
+
+
 async def classes_seeing(conn: asyncpg.Connection, meet_users: list[str], emails: list[str]) -> list[int]:
     """Classes in which a participant has one of these Meet identities."""
     rows = await conn.fetch(
@@ -297,10 +331,10 @@ async def classes_seeing(conn: asyncpg.Connection, meet_users: list[str], emails
 
 def _stored(row: asyncpg.Record) -> StoredLog:
     return StoredLog(row["log_id"], row["version"], row["computed"], row["content"],
-                     Overrides(row["override_billable_seconds"], row["override_status"]))
+                     Overrides(row["override_billable_seconds"], row["override_status"], row["override_reason"]))
 
 
-_LOG_COLUMNS = "log_id, version, computed, content, override_billable_seconds, override_status"
+_LOG_COLUMNS = "log_id, version, computed, content, override_billable_seconds, override_status, override_reason"
 
 
 async def lock_logs(conn: asyncpg.Connection, class_ids: list[int]) -> dict[int, dict[str, StoredLog]]:
@@ -379,19 +413,21 @@ async def save_logs(conn: asyncpg.Connection, writes: Sequence[tuple[ClassContex
 async def save_corrected(conn: asyncpg.Connection, log_id: int, version: int, overrides: Overrides,
                          content: dict) -> None:
     await conn.execute(
-        """UPDATE attendance_logs SET override_billable_seconds = $2, override_status = $3, content = $4,
-               version = $5, updated_at = now()
+        """UPDATE attendance_logs SET override_billable_seconds = $2, override_status = $3, override_reason = $4,
+               content = $5, version = $6, updated_at = now()
            WHERE log_id = $1""",
-        log_id, overrides.billable_seconds, overrides.status, content, version,
+        log_id, overrides.billable_seconds, overrides.status, overrides.reason, content, version,
     )
 
 
 async def add_correction(conn: asyncpg.Connection, log_id: int, correction: Correction, requested_by: str, *,
                          before: dict, computed: dict) -> int:
     return await conn.fetchval(
-        """INSERT INTO log_corrections (log_id, billable_seconds, status, reason, requested_by, before, computed)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING correction_id""",
-        log_id, correction.billable_seconds, correction.status, correction.reason, requested_by, before, computed,
+        """INSERT INTO log_corrections (log_id, billable_seconds, status, reason, allow_above_attended, requested_by,
+                                       before, computed)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING correction_id""",
+        log_id, correction.billable_seconds, correction.status, correction.reason, correction.allow_above_attended,
+        requested_by, before, computed,
     )
 
 

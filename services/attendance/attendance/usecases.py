@@ -12,7 +12,7 @@ from academy_common import outbox
 from attendance import repository
 from attendance.content import LogWrite, StoredLog, effective_content, payload, reconcile
 from attendance.corrections import Correction, apply, audited
-from attendance.identity import email_identity, identity_keys, user_identity
+from attendance.identity import email_identity, identity_keys, participant_identity, user_identity
 from attendance.merge import compute_logs, considered, finality
 from attendance.messages import (
     ClassLifecycle,
@@ -38,6 +38,10 @@ class LogNotFound(LookupError):
 
 class UnknownPerson(LookupError):
     pass
+
+
+class NotAGuest(ValueError):
+    """Only a guest log (still in the class) can be mapped to a roster member."""
 
 
 @dataclass(frozen=True)
@@ -129,9 +133,10 @@ async def _plan_all(conn: asyncpg.Connection, ready: list[ClassState], policy: P
         conn, (m.person_key for roster in rosters.values() for m in roster.members))
     mappings = await repository.load_mappings(
         conn, (key for found in records.values() for r in found for p in r.participants for key in identity_keys(p)))
+    in_class = await repository.load_class_mappings(conn, ids)
     stored = await repository.lock_logs(conn, ids)
-    return [plan(s, records[s.class_id], rosters[s.class_id].following(directory), mappings, stored[s.class_id],
-                 policy) for s in ready]
+    return [plan(s, records[s.class_id], rosters[s.class_id].following(directory),
+                 {**mappings, **in_class[s.class_id]}, stored[s.class_id], policy) for s in ready]
 
 
 async def _save(conn: asyncpg.Connection, plans: list[ClassPlan], now: datetime) -> dict[int, Recomputed]:
@@ -163,7 +168,7 @@ async def correct_log(conn: asyncpg.Connection, log_id: int, correction: Correct
     if found is None:
         raise LogNotFound(log_id)
     state, stored = found
-    overrides = apply(stored.overrides, correction, state.window)
+    overrides = apply(stored.overrides, correction, state.window, stored.computed["attended_seconds"])
     await repository.add_correction(conn, log_id, correction, requested_by,
                                     before=audited(stored.content), computed=audited(stored.computed))
     content = effective_content(stored.computed, overrides)
@@ -187,3 +192,22 @@ async def map_identity(conn: asyncpg.Connection, *, meet_user: str | None, email
     await recompute_classes(conn, class_ids, policy, now)
     log.info("identity mapped", identities=identities, person_key=person_key, classes=class_ids)
     return class_ids
+
+
+async def map_guest(conn: asyncpg.Connection, *, log_id: int, person_key: str, policy: Policy,
+                    now: datetime) -> list[int]:
+    """Map a guest of one class (an anonymous or phone participant has no account or email to
+    remember) to a member of that class's roster, and recompute the class."""
+    await repository.own_mappings(conn)
+    found = await repository.guest_participants(conn, log_id)
+    if found is None:
+        raise LogNotFound(log_id)
+    class_id, participants = found
+    if not participants:
+        raise NotAGuest(f"attendance log {log_id} is not a guest's seen in its class")
+    if not await repository.on_roster(conn, class_id, person_key):
+        raise UnknownPerson(person_key)
+    await repository.save_class_mappings(conn, class_id, [participant_identity(p) for p in participants], person_key)
+    await recompute_classes(conn, [class_id], policy, now)
+    log.info("guest mapped", log_id=log_id, class_id=class_id, person_key=person_key)
+    return [class_id]

@@ -6,6 +6,7 @@ ALTER TABLE attendance_logs
     ADD CONSTRAINT attendance_logs_override_status_check
         CHECK (override_status IN ('present', 'late', 'absent', 'excused')),
     ADD COLUMN override_reason text;  -- the latest correction's reason
+ALTER TABLE log_corrections ADD COLUMN allow_above_attended boolean NOT NULL DEFAULT false;
 
 -- Keyed by the participant's resource name, which only identifies someone within that call.
 CREATE TABLE class_mappings (
