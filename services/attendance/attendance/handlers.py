@@ -21,13 +21,12 @@ from attendance import usecases
 from attendance.messages import (
     CLASS_LIFECYCLE,
     CLASS_SNAPSHOTS,
+    DIRECTORY,
     PARTICIPANTS_FETCHED,
     ClassLifecycle,
     ClassSnapshot,
     DirectoryUpserted,
     ParticipantsFetched,
-    StudentUpserted,
-    TeacherUpserted,
 )
 from attendance.metrics import SNAPSHOTS
 from attendance.model import Policy
@@ -46,10 +45,8 @@ def parse(event: CloudEvent) -> usecases.Incoming:
         return ClassLifecycle.model_validate(event.data)
     if event.type == PARTICIPANTS_FETCHED:
         return ParticipantsFetched.model_validate(event.data)
-    if event.type == "teacher.upserted":
-        return TeacherUpserted.model_validate(event.data)
-    if event.type == "student.upserted":
-        return StudentUpserted.model_validate(event.data)
+    if event.type in DIRECTORY:
+        return DIRECTORY[event.type].model_validate(event.data)
     raise PermanentError(f"attendance does not handle {event.type!r}")
 
 

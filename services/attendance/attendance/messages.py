@@ -28,8 +28,6 @@ SOURCE = "/academy/attendance"
 CLASS_SNAPSHOTS = ("class.scheduled", "class.updated", "class.cancelled")
 CLASS_LIFECYCLE = ("class.started", "class.ended")
 PARTICIPANTS_FETCHED = "meet.participants.fetched"
-# family.upserted is not consumed: a family's own fields appear on no log; a student's family does.
-DIRECTORY = ("teacher.upserted", "student.upserted")
 LOG_UPDATED = "attendance.log.updated"
 CLASS_FINALIZED = "attendance.class.finalized"
 
@@ -91,6 +89,9 @@ class StudentUpserted(Message):
 
 
 DirectoryUpserted = TeacherUpserted | StudentUpserted
+# family.upserted is not consumed: a family's own fields appear on no log; a student's family does.
+DIRECTORY: dict[str, type[DirectoryUpserted]] = {"teacher.upserted": TeacherUpserted,
+                                                 "student.upserted": StudentUpserted}
 
 
 class ClassSnapshot(ScheduledWindow):
