@@ -46,8 +46,8 @@ async def drop_database(database_url: str) -> None:
 def delete_vhost(vhost: str) -> str | None:
     """None once the vhost is gone (or was not there); else why not."""
     try:
-        done = subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True,
+                              text=True, timeout=120)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"rabbitmqctl could not run ({type(exc).__name__}); delete vhost {vhost!r} yourself"
     if done.returncode != 0 and "not_found" not in (done.stdout + done.stderr).lower():
@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(drop_database(database_url))
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        return preflight.report("make reset", [f"PostgreSQL did not drop the database ({type(exc).__name__}): "
-                                               "is it running? (make infra)"])
+        why = f"PostgreSQL did not drop the database ({type(exc).__name__}): is it running? (make infra)"
+        return preflight.report("make reset", [why])
     if problem := delete_vhost(preflight.vhost_of(amqp_url)):
         return preflight.report("make reset", [problem])
     print("deleted; `make run` starts a fresh demo academy")

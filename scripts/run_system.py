@@ -161,21 +161,29 @@ async def main(args: argparse.Namespace, environ: Mapping[str, str] = os.environ
         warn(RESET_HINT)
         return 1
     finally:
-        print("\nstopping…", flush=True)
+        say("\nstopping…")
         codes = await system.stop()
-        print("stopped: " + ", ".join(f"{name} ({code})" for name, code in codes.items()), flush=True)
+        say("stopped: " + ", ".join(f"{name} ({code})" for name, code in codes.items()))
 
 
-async def demo_statements(http: aiohttp.ClientSession, billing: str, path: str, key: str, demo) -> list[dict]:
-    """Every statement of the demo month (walking the pages), cut down to the demo class."""
-    statements, after = [], 0
+def say(line: str) -> None:
+    """Print, unless the terminal or pipe is gone: stopping the services must not depend on it."""
+    try:
+        print(line, flush=True)
+    except OSError:
+        pass
+
+
+async def demo_statements(http: aiohttp.ClientSession, billing: str, path: str, key: str, demo) -> dict:
+    """The demo month's report with every statement (walking the pages) cut down to the demo class."""
+    statements, after, report = [], 0, {}
     while after is not None:
         params = {"year": demo.start.year, "month": demo.start.month, "after": after}
         async with http.get(billing + path, params=params) as response:
             report = await response.json()
         statements += report.get(key, [])
         after = report.get("next_after")
-    return for_class(statements, demo.class_id)
+    return {**report, key: for_class(statements, demo.class_id)}
 
 
 async def play_to_the_end(system: System, demo, headers: dict[str, str]) -> int:
@@ -189,7 +197,7 @@ async def play_to_the_end(system: System, demo, headers: dict[str, str]) -> int:
             async with http.get(f"{attendance}/monitoring/attendance-logs", params={"class_id": demo.class_id}) as r:
                 logs = (await r.json()).get("items", []) if r.status == 200 else []
             families = await demo_statements(http, billing, "/monitoring/billing/families", "families", demo)
-            lines = [line for statement in families for line in statement["lines"]]
+            lines = [line for statement in families["families"] for line in statement["lines"]]
             if logs and all(log.get("final") for log in logs) and lines and not any(
                     line.get("provisional") for line in lines):
                 break  # attendance final, and billing has taken it
@@ -198,9 +206,9 @@ async def play_to_the_end(system: System, demo, headers: dict[str, str]) -> int:
                 return 1
             await asyncio.sleep(1)
         print_logs(logs)
-        print_statements("Family bills", {"period": f"{demo.start:%Y-%m}", "families": families}, "families")
+        print_statements("Family bills", families, "families")
         payroll = await demo_statements(http, billing, "/monitoring/payroll/teachers", "teachers", demo)
-        print_statements("Teacher payroll", {"period": f"{demo.start:%Y-%m}", "teachers": payroll}, "teachers")
+        print_statements("Teacher payroll", payroll, "teachers")
     return 0
 
 
