@@ -76,22 +76,21 @@ class Api:
     def __init__(self, http: aiohttp.ClientSession, admin: dict[str, str]):
         self.http, self.admin = http, admin
 
-    async def call(self, method: str, url: str, body: dict | None = None) -> dict:
-        async with self.http.request(method, url, json=body, headers=self.admin) as response:
-            text = await response.text()
-            if response.status >= 300:
-                raise SeedError(f"{method} {url} → {response.status}: {_detail(text)}")
-            return json.loads(text) if text else {}
+    async def call(self, method: str, url: str, body: dict | None = None, params: dict | None = None) -> dict:
+        try:
+            async with self.http.request(method, url, json=body, params=params, headers=self.admin) as response:
+                text = await response.text()
+        except aiohttp.ClientError as exc:
+            raise SeedError(f"{method} {url}: {type(exc).__name__}") from None
+        if response.status >= 300:
+            raise SeedError(f"{method} {url} → {response.status}: {_detail(text)}")
+        return json.loads(text) if text else {}
 
     async def every_item(self, url: str, **params: str) -> list[dict]:
         """All items of a paged list, following `next_cursor`."""
         items, cursor = [], None
         while True:
-            query = {**params, "limit": "500", **({"cursor": cursor} if cursor else {})}
-            async with self.http.get(url, headers=self.admin, params=query) as response:
-                if response.status != 200:
-                    raise SeedError(f"GET {url} → {response.status}: {_detail(await response.text())}")
-                page = await response.json()
+            page = await self.call("GET", url, params={**params, "limit": "500", **({"cursor": cursor} if cursor else {})})
             items += page["items"]
             cursor = page["next_cursor"]
             if cursor is None:

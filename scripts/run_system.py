@@ -160,6 +160,10 @@ async def main(args: argparse.Namespace, environ: Mapping[str, str] = os.environ
         print(f"{command}: {exc}", file=sys.stderr)
         warn(RESET_HINT)
         return 1
+    except Exception as exc:  # a launcher ends in one line, never a traceback
+        print(f"{command}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        warn(RESET_HINT)
+        return 1
     finally:
         say("\nstopping…")
         codes = await system.stop()
@@ -217,4 +221,7 @@ if __name__ == "__main__":
     parser.add_argument("--demo", action="store_true", help="play the demo class to the end and exit")
     parser.add_argument("--start-in", type=float, default=15, help="seconds until the demo class starts (15)")
     parser.add_argument("--minutes", type=int, default=2, help="the demo class's length in minutes (2)")
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    try:
+        sys.exit(asyncio.run(main(parser.parse_args())))
+    except KeyboardInterrupt:  # Ctrl-C during the pre-flight, before anything started
+        sys.exit(130)

@@ -187,7 +187,7 @@ async def test_a_tampered_demo_is_repaired_and_prints_the_same_bills(dev, first_
 
 async def test_reset_then_run_is_a_fresh_demo(dev, first_demo):
     refused = await Launch.start(dev, "make", "-s", "reset", stdin=b"no\n")
-    assert await refused.done(60) == 1 and "nothing deleted" in refused.stdout, str(refused)
+    assert await refused.done(60) != 0 and "nothing deleted" in refused.stdout, str(refused)
     database, vhost = dev["DATABASE_URL"].rsplit("/", 1)[1], dev["AMQP_URL"].rsplit("/", 1)[1]
     reset = await Launch.start(dev, "make", "-s", "reset", "YES=1")
     assert await reset.done(120) == 0, str(reset)
