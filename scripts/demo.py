@@ -146,23 +146,36 @@ async def rates(api: Api, billing: str, teacher: dict, families: list[dict]) -> 
                    {"hourly_rate_cents": TEACHER_RATE_CENTS, "currency": "EUR", "effective_from": since})
 
 
-async def free_from(api: Api, scheduler: str, teacher_id: int) -> datetime:
-    """When the demo teacher is free. A class of theirs that has not started yet (an earlier
-    run's, perhaps interrupted) is cancelled; one that runs is waited for (a teacher cannot
-    teach two classes at once)."""
-    ends = [datetime.now(UTC)]
+GAP = timedelta(seconds=5)
+
+
+def first_free(earliest: datetime, length: timedelta, busy: list[tuple[datetime, datetime]]) -> datetime:
+    """The first start from `earliest` at which a class of `length` overlaps none of `busy`
+    (with a few seconds between classes: a teacher cannot teach two at once)."""
+    start = earliest
+    for begin, end in sorted(busy):
+        if begin < start + length + GAP and end + GAP > start:
+            start = end + GAP
+    return start
+
+
+async def demo_start(api: Api, scheduler: str, teacher_id: int, earliest: datetime, length: timedelta) -> datetime:
+    """When the new demo class starts. A demo class that has not started yet (an earlier run's,
+    perhaps interrupted) is cancelled; the teacher's other classes are kept and avoided."""
+    busy = []
     for lesson in await api.every_item(f"{scheduler}/api/schedule/classes",
                                        teacher_id=str(teacher_id), upcoming_only="true"):
         if lesson["status"] == "cancelled":
             continue
-        try:
-            if datetime.fromisoformat(lesson["scheduled_start"]) > datetime.now(UTC):
+        begin, end = (datetime.fromisoformat(lesson[k]) for k in ("scheduled_start", "scheduled_end"))
+        if lesson["title"] == CLASS_TITLE and begin > datetime.now(UTC):
+            try:
                 await api.call("POST", f"{scheduler}/api/schedule/classes/{lesson['id']}/cancel")
                 continue
-        except SeedError:  # it started meanwhile
-            pass
-        ends.append(datetime.fromisoformat(lesson["scheduled_end"]))
-    return max(ends) + timedelta(seconds=5)
+            except SeedError:  # it started meanwhile
+                pass
+        busy.append((begin, end))
+    return first_free(earliest, length, busy)
 
 
 async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulator: str,
@@ -183,8 +196,9 @@ async def seed(http: aiohttp.ClientSession, scheduler: str, billing: str, emulat
     except SeedError as exc:
         warn(f"demo: the demo rates could not be set; bills show no amounts ({exc})")
     try:
-        start = max(datetime.now(UTC) + timedelta(seconds=start_in_s),
-                    await free_from(api, scheduler, teacher["id"])).replace(microsecond=0)
+        earliest = datetime.now(UTC) + timedelta(seconds=start_in_s)
+        start = (await demo_start(api, scheduler, teacher["id"], earliest, timedelta(minutes=minutes))
+                 ).replace(microsecond=0)
         created = await api.call("POST", f"{scheduler}/api/schedule/classes", {
             "title": CLASS_TITLE, "teacher_id": teacher["id"], "student_ids": [s["id"] for s in students],
             "start": start.isoformat(), "duration_minutes": minutes,

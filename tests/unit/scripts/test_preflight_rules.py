@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime, timedelta
 
 from scripts import preflight
-from scripts.demo import repairs
+from scripts.demo import GAP, first_free, repairs
 from scripts.report import for_class
 from scripts.reset import refusal
 from scripts.run_system import plan, tokens
@@ -103,3 +104,14 @@ def test_reset_deletes_only_local_development_state():
     assert "default vhost" in refusal(db, "amqp://guest:guest@127.0.0.1:5672/")
     assert "PostgreSQL's own" in refusal("postgresql://postgres@127.0.0.1:5432/postgres", amqp)
     assert "not on this machine" in refusal("postgresql://u@db.example:5432/academy", amqp)
+
+
+def test_the_demo_class_starts_at_the_first_gap_in_the_teachers_day():
+    t0 = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    assert first_free(t0, 2 * minute, []) == t0
+    assert first_free(t0, 2 * minute, [(t0 + 10 * minute, t0 + 20 * minute)]) == t0, "later classes stay clear"
+    running = (t0 - minute, t0 + minute)
+    after = t0 + minute + GAP
+    assert first_free(t0, 2 * minute, [running]) == after
+    assert first_free(t0, 2 * minute, [(after + minute, after + 3 * minute), running]) == after + 3 * minute + GAP
