@@ -9,12 +9,13 @@ import asyncpg
 import structlog
 
 from academy_common import outbox
+from academy_common.contracts import ClassSnapshot, ParticipantsFetched
 from attendance import repository
 from attendance.content import LogWrite, StoredLog, effective_content, payload, reconcile
 from attendance.corrections import Correction, apply, audited
 from attendance.identity import email_identity, identity_keys, user_identity
 from attendance.merge import compute_logs, considered, finality
-from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched, class_finalized, log_updated
+from attendance.messages import Incoming, class_finalized, log_updated, touch
 from attendance.metrics import LOGS_UPDATED
 from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster
 
@@ -40,16 +41,13 @@ class Recomputed:
     finalized: bool = False
 
 
-Incoming = ClassSnapshot | ClassLifecycle | ParticipantsFetched
-
-
 async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, policy: Policy,
                  now: datetime) -> dict[int, Recomputed]:
     """Store what the messages say, then recompute once each class they changed: a newer class
     snapshot (roster, window, status) or any participant snapshot. Meet data is kept whatever
     we know of the class; its logs follow once the class snapshot has arrived."""
     await repository.share_mappings(conn)
-    await repository.lock_classes(conn, [m.touch() for m in messages])
+    await repository.lock_classes(conn, [touch(m) for m in messages])
     changed: set[int] = set()
     for message in messages:
         if isinstance(message, ClassSnapshot):
@@ -57,7 +55,7 @@ async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, poli
                 changed.add(message.class_id)
             else:
                 log.info("stale class snapshot ignored", class_id=message.class_id, version=message.version)
-        elif isinstance(message, ClassLifecycle):
+        elif not isinstance(message, ParticipantsFetched):
             await repository.record_lifecycle(conn, message)
     fetched = [m for m in messages if isinstance(m, ParticipantsFetched)]
     await repository.store_snapshots(conn, fetched)

@@ -1,0 +1,59 @@
+"""What attendance publishes: one person's log in one class, and a class's final logs."""
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from academy_common.contracts.base import FinalReason, Id, Payload, Text, Time
+
+MAX_SECONDS = 31 * 24 * 3600  # no class is longer than a month; bounds the consumers' arithmetic
+
+
+class AttendanceLog(Payload):
+    """`attendance.log.updated`: published when the log's content changes (its version grows by
+    one each time); the event id is deterministic from (log_id, version). Seconds are whole
+    seconds rounded down."""
+
+    log_id: Id | None = None
+    class_id: Id
+    session_id: UUID | None = Field(default=None, description="null only while no class session is known")
+    version: int = Field(ge=0, lt=2**31)
+    person_key: str = Field(min_length=1, max_length=500, pattern=r"^(teacher:[0-9]+|student:[0-9]+|guest:.+)$",
+                            description="teacher:<id> | student:<id> | guest:<meet identity>")
+    role: Literal["teacher", "student", "guest"]
+    teacher_id: Id | None = None
+    student_id: Id | None = None
+    family_id: Id | None = None
+    email: Text | None = None
+    display_name: Text | None = None
+    scheduled_start: Time
+    scheduled_end: Time | None = None
+    first_join: Time | None = None
+    last_leave: Time | None = Field(default=None, description="null while still in the call, or never joined")
+    joins: int = Field(default=0, ge=0, description="number of Meet participant sessions")
+    attended_seconds: int = Field(default=0, ge=0, le=MAX_SECONDS, description="length of the union of the sessions")
+    billable_seconds: int = Field(ge=0, le=MAX_SECONDS, description="the union of the sessions within "
+                                  "[scheduled_start, scheduled_end), or the corrected value")
+    status: Literal["present", "late", "absent"] = "absent"
+    late: bool = False
+    left_early: bool = False
+    final: bool = False
+    final_reason: FinalReason | None = Field(default=None, description="null until the class is final; then why")
+    corrected: bool = Field(default=False, description="an admin overrode billable_seconds and/or status")
+    removed: bool = Field(default=False, description="the person no longer belongs to the class, or the class "
+                          "was cancelled after its logs were computed: emptied, must not be counted")
+
+
+class ClassFinalized(Payload):
+    """`attendance.class.finalized`: once per class, when its logs become final, every current
+    (not removed) log of the class; the event id is deterministic from the class id."""
+
+    class_id: Id
+    session_id: UUID | None = None
+    finalized_at: Time
+    scheduled_start: Time | None = None
+    scheduled_end: Time | None = None
+    reason: FinalReason | None = None
+    logs: list[AttendanceLog] = Field(default_factory=list)
