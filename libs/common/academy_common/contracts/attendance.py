@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from typing import Literal
-from uuid import UUID
 
 from pydantic import Field
 
-from academy_common.contracts.base import FinalReason, Id, Payload, Text, Time
+from academy_common.contracts.base import FinalReason, Id, Payload, SessionRef, Text, Time
 
 MAX_SECONDS = 31 * 24 * 3600  # no class is longer than a month; bounds the consumers' arithmetic
 
@@ -18,7 +17,7 @@ class AttendanceLog(Payload):
 
     log_id: Id | None = None
     class_id: Id
-    session_id: UUID | None = Field(default=None, description="null only while no class session is known")
+    session_id: SessionRef | None = Field(default=None, description="null only while no class session is known")
     version: int = Field(ge=0, lt=2**31)
     person_key: str = Field(min_length=1, max_length=500, pattern=r"^(teacher:[0-9]+|student:[0-9]+|guest:.+)$",
                             description="teacher:<id> | student:<id> | guest:<meet identity>")
@@ -51,7 +50,7 @@ class ClassFinalized(Payload):
     (not removed) log of the class; the event id is deterministic from the class id."""
 
     class_id: Id
-    session_id: UUID | None = None
+    session_id: SessionRef | None = None
     finalized_at: Time
     scheduled_start: Time | None = None
     scheduled_end: Time | None = None

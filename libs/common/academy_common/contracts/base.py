@@ -34,11 +34,14 @@ def _int64(value: int) -> int:
 
 # A date-time on the bus: an offset required, UTC once parsed, written back as rfc3339 ('Z').
 Time = Annotated[Instant, PlainSerializer(rfc3339, return_type=str),
-                 WithJsonSchema({"type": "string", "format": "date-time"})]
+                 WithJsonSchema({"type": "string", "format": "date-time", "pattern": "Z$",
+                                 "description": "RFC 3339 in UTC"})]
 Id = Annotated[int, Field(gt=0), AfterValidator(_int64), WithJsonSchema({"type": "integer", "minimum": 1,
                                                                          "maximum": _INT64 - 1})]
 Version = Annotated[int, Field(ge=1, lt=2**31)]
 Text = Annotated[str, Field(max_length=1000)]
+# A session id where no consumer reads it as a UUID: checked by the schema, not refused by readers.
+SessionRef = Annotated[str, Field(max_length=100, json_schema_extra={"format": "uuid"})]
 FetchReason = Literal["active", "final", "retry", "manual"]
 FinalReason = Literal["calls_ended", "grace_expired", "no_meeting_found"]
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from academy_common.contracts.base import FetchReason, Id, Payload, ScheduledWindow, Text, Time
+from academy_common.contracts.base import FetchReason, Id, Payload, ScheduledWindow, SessionRef, Text, Time
 
 
 class ParticipantSession(Payload):
@@ -79,7 +79,7 @@ class FetchFailed(Payload):
     """`meet.fetch_failed`: the request could not be answered."""
 
     class_id: Id
-    session_id: str | None = None
+    session_id: SessionRef | None = None
     request_id: str = Field(min_length=1, max_length=200)
     reason: FetchReason
     error: FetchError
