@@ -47,6 +47,11 @@ def _message_name(event_type: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def _summary(event: EventType[Any]) -> str:
+    doc = event.model.__doc__ or f"`{event.type}`."
+    return " ".join(doc.split("\n\n")[0].split())
+
+
 def _envelope_example(event: EventType[Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"specversion": "1.0", "id": "6f1c2b3a-4d5e-5f60-8a7b-9c0d1e2f3a4b", "source": event.source,
             "type": event.type, "time": "2026-11-25T11:00:02Z", "datacontenttype": "application/json",
@@ -62,7 +67,7 @@ def asyncapi(samples: dict[str, dict[str, Any]]) -> dict[str, Any]:
     for event in EVENT_TYPES.values():
         name = _message_name(event.type)
         messages[name] = {
-            "name": event.type, "title": event.type, "summary": (event.model.__doc__ or "").split("\n")[0],
+            "name": event.type, "title": event.type, "summary": _summary(event),
             "contentType": "application/cloudevents+json", "x-schema-version": event.version,
             "payload": {"allOf": [{"$ref": "#/components/schemas/CloudEvent"}, {
                 "type": "object", "required": ["data"],

@@ -83,3 +83,10 @@ def test_a_built_event_carries_its_type_source_and_data_as_documented():
         "attendance.log.updated", "/academy/attendance", "e-1", "class/7")
     assert event.data == EXAMPLES[LOG_UPDATED.type]
     assert LOG_UPDATED.parse(event).person_key == "student:3"
+
+
+def test_no_service_builds_or_reads_event_data_around_the_contracts():
+    services = Path(__file__).resolve().parents[2] / "services"
+    bypasses = [f"{path.relative_to(services)}: {needle}" for path in services.rglob("*.py")
+                for needle in ("new_event(", "CloudEvent(", "event.data") if needle in path.read_text()]
+    assert bypasses == []

@@ -15,8 +15,8 @@ from academy_common.contracts import (
     ClassSnapshot,
     ClassStarted,
     ParticipantsFetched,
+    ScheduledWindow,
 )
-from academy_common.contracts.base import ScheduledWindow
 from academy_common.events import CloudEvent, deterministic_id
 from attendance.intervals import Interval
 from attendance.model import (

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 import asyncpg
 import pydantic_core
 
-from academy_common.contracts import ClassSnapshot, ClassStarted, ParticipantsFetched
+from academy_common.contracts import ClassEnded, ClassSnapshot, ClassStarted, ParticipantsFetched
 from academy_common.events import rfc3339
 from attendance.content import LogWrite, StoredLog, payload
 from attendance.corrections import Correction, Overrides
@@ -98,11 +98,13 @@ async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch]) 
 
 async def record_lifecycle(conn: asyncpg.Connection, event: ClassLifecycle) -> None:
     """The class row exists and is locked (`lock_classes`)."""
+    started = event.started_at if isinstance(event, ClassStarted) else None
+    ended = event.ended_at if isinstance(event, ClassEnded) else None
     await conn.execute(
         """UPDATE classes SET started_at = COALESCE(started_at, $2), ended_at = COALESCE(ended_at, $3),
                updated_at = now()
            WHERE class_id = $1""",
-        event.class_id, *((event.started_at, None) if isinstance(event, ClassStarted) else (None, event.ended_at)),
+        event.class_id, started, ended,
     )
 
 

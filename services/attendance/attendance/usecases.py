@@ -9,7 +9,7 @@ import asyncpg
 import structlog
 
 from academy_common import outbox
-from academy_common.contracts import ClassSnapshot, ParticipantsFetched
+from academy_common.contracts import ClassEnded, ClassSnapshot, ClassStarted, ParticipantsFetched
 from attendance import repository
 from attendance.content import LogWrite, StoredLog, effective_content, payload, reconcile
 from attendance.corrections import Correction, apply, audited
@@ -55,7 +55,7 @@ async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, poli
                 changed.add(message.class_id)
             else:
                 log.info("stale class snapshot ignored", class_id=message.class_id, version=message.version)
-        elif not isinstance(message, ParticipantsFetched):
+        elif isinstance(message, ClassStarted | ClassEnded):
             await repository.record_lifecycle(conn, message)
     fetched = [m for m in messages if isinstance(m, ParticipantsFetched)]
     await repository.store_snapshots(conn, fetched)

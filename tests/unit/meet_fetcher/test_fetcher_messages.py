@@ -95,6 +95,6 @@ def asyncapi_validator(schema_name: str):
 
 def test_both_answers_match_the_published_asyncapi_schemas():
     request = FetchRequested.model_validate(VALID)
-    asyncapi_validator("participantSnapshot").validate(fetched_event(request, "r", snapshot(), NOW).data)
+    asyncapi_validator("ParticipantsFetched").validate(fetched_event(request, "r", snapshot(), NOW).data)
     failure = failed_event(request, "r", MeetApiError("server", None, "network: timeout"), NOW)
-    asyncapi_validator("fetchFailure").validate(failure.data)
+    asyncapi_validator("FetchFailed").validate(failure.data)

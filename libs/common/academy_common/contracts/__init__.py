@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from academy_common.contracts.attendance import MAX_SECONDS, AttendanceLog, ClassFinalized
-from academy_common.contracts.base import Payload
+from academy_common.contracts.base import Payload, ScheduledWindow
 from academy_common.contracts.classes import (
     ClassEnded,
     ClassSnapshot,
@@ -79,13 +79,13 @@ EVENT_TYPES: dict[str, EventType[Any]] = {e.type: e for e in (
     CLASS_STARTED, CLASS_ENDED, FETCH_REQUESTED, PARTICIPANTS_FETCHED, FETCH_FAILED, LOG_UPDATED, CLASS_FINALIZED,
 )}
 CLASS_SNAPSHOTS = (CLASS_SCHEDULED, CLASS_UPDATED, CLASS_CANCELLED)
-DIRECTORY = (TEACHER_UPSERTED, FAMILY_UPSERTED, STUDENT_UPSERTED)
 
 __all__ = [
     "CLASS_CANCELLED", "CLASS_ENDED", "CLASS_FINALIZED", "CLASS_SCHEDULED", "CLASS_SNAPSHOTS", "CLASS_STARTED",
-    "CLASS_UPDATED", "DIRECTORY", "EVENT_TYPES", "FAMILY_UPSERTED", "FETCH_FAILED", "FETCH_REQUESTED", "LOG_UPDATED",
+    "CLASS_UPDATED", "EVENT_TYPES", "FAMILY_UPSERTED", "FETCH_FAILED", "FETCH_REQUESTED", "LOG_UPDATED",
     "MAX_SECONDS", "PARTICIPANTS_FETCHED", "STUDENT_UPSERTED", "TEACHER_UPSERTED", "AttendanceLog", "ClassEnded",
     "ClassFinalized", "ClassSnapshot", "ClassStarted", "CloudEvent", "ConferenceRecord", "EventType",
     "FamilyUpserted", "FetchError", "FetchFailed", "FetchRequested", "Participant", "ParticipantSession",
-    "ParticipantsFetched", "Payload", "StudentRef", "StudentUpserted", "TeacherRef", "TeacherUpserted",
+    "ParticipantsFetched", "Payload", "ScheduledWindow", "StudentRef", "StudentUpserted", "TeacherRef",
+    "TeacherUpserted",
 ]

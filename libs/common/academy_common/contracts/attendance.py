@@ -3,17 +3,36 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from academy_common.contracts.base import FinalReason, Id, Payload, SessionRef, Text, Time
 
 MAX_SECONDS = 31 * 24 * 3600  # no class is longer than a month; bounds the consumers' arithmetic
 
 
+def _who(role: str, ids: dict[str, str]) -> dict:
+    return {"if": {"properties": {"role": {"const": role}}},
+            "then": {"properties": {"person_key": {"pattern": f"^{role}:"},
+                                    **{k: {"type": t} for k, t in ids.items()}}}}
+
+
+# What attendance's logs always satisfy, stated for subscribers (the schema, not the readers, checks it).
+_COHERENT = [
+    _who("teacher", {"teacher_id": "integer", "student_id": "null", "family_id": "null"}),
+    _who("student", {"teacher_id": "null", "student_id": "integer", "family_id": "integer"}),
+    _who("guest", {"teacher_id": "null", "student_id": "null", "family_id": "null"}),
+    {"if": {"properties": {"joins": {"const": 0}}},
+     "then": {"properties": {"first_join": {"type": "null"}, "last_leave": {"type": "null"},
+                             "attended_seconds": {"const": 0}}}},
+]
+
+
 class AttendanceLog(Payload):
     """`attendance.log.updated`: published when the log's content changes (its version grows by
     one each time); the event id is deterministic from (log_id, version). Seconds are whole
     seconds rounded down."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": _COHERENT})
 
     log_id: Id | None = None
     class_id: Id
@@ -55,4 +74,6 @@ class ClassFinalized(Payload):
     scheduled_start: Time | None = None
     scheduled_end: Time | None = None
     reason: FinalReason | None = None
-    logs: list[AttendanceLog] = Field(default_factory=list)
+    logs: list[AttendanceLog] = Field(default_factory=list, json_schema_extra={"allOf": [{"items": {
+        "properties": {"final": {"const": True}, "removed": {"const": False},
+                       "final_reason": {"type": "string"}}}}]})

@@ -14,13 +14,19 @@ class _Person(Payload):
 
 
 class TeacherUpserted(_Person):
+    """`teacher.upserted`: a teacher as the scheduler's directory has it now."""
+
     teacher_id: Id
 
 
 class FamilyUpserted(_Person):
+    """`family.upserted`: a family (who pays for its students) as the directory has it now."""
+
     family_id: Id
 
 
 class StudentUpserted(_Person):
+    """`student.upserted`: a student and the family billed for them, as the directory has it now."""
+
     student_id: Id
     family_id: Id
