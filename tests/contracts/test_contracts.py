@@ -90,3 +90,10 @@ def test_no_service_builds_or_reads_event_data_around_the_contracts():
     bypasses = [f"{path.relative_to(services)}: {needle}" for path in services.rglob("*.py")
                 for needle in ("new_event(", "CloudEvent(", "event.data") if needle in path.read_text()]
     assert bypasses == []
+
+
+def test_a_field_unknown_to_a_nested_model_is_refused_at_the_producer_too():
+    finalized = EXAMPLES["attendance.class.finalized"]
+    log = {**finalized["logs"][0], "surprise": 1}
+    with pytest.raises(ValidationError, match="not in the AttendanceLog contract: surprise"):
+        EVENT_TYPES["attendance.class.finalized"].build({**finalized, "logs": [log]})
