@@ -49,10 +49,12 @@ class EventType(Generic[P]):
     def source(self) -> str:
         return f"/academy/{self.producer}"
 
-    def build(self, data: P | Mapping[str, Any], *, id: str | None = None, subject: str | None = None,
+    def build(self, data: Mapping[str, Any], *, id: str | None = None, subject: str | None = None,
               time: datetime | None = None) -> CloudEvent:
-        payload = data if isinstance(data, self.model) else self.model.produce(dict(data))
-        return new_event(self.type, payload.wire(), source=self.source, id=id, subject=subject, time=time)
+        """The event a producer publishes: `data` checked by the model (no field it does not name)
+        and written as the model writes it (times in RFC 3339 UTC)."""
+        return new_event(self.type, self.model.produce(dict(data)).wire(), source=self.source, id=id,
+                         subject=subject, time=time)
 
     def parse(self, event: CloudEvent) -> P:
         """The event's data as this type's model; a ValidationError (poison) when it is not."""
