@@ -90,7 +90,7 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/academy"
     api_tokens: TokenMap = Field(default_factory=dict)
     academy_timezone: str = "UTC"
-    http_host: str = "0.0.0.0"
+    http_host: str = "127.0.0.1"  # development stays local; containers set 0.0.0.0
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")

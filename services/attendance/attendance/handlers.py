@@ -19,7 +19,7 @@ from academy_common.consumer import TransactionalBatchHandler
 from academy_common.contracts import CLASS_CANCELLED, ParticipantsFetched
 from academy_common.events import CloudEvent
 from attendance import usecases
-from attendance.messages import CONSUMED, Incoming
+from attendance.messages import CONSUMED, DirectoryUpserted, Incoming
 from attendance.metrics import SNAPSHOTS
 from attendance.model import Policy
 
@@ -40,7 +40,7 @@ def parse(event: CloudEvent) -> Incoming:
 def make_handler(policy: Policy, clock: Clock = usecases.utcnow) -> TransactionalBatchHandler:
     async def handle(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
         messages = [parse(event) for event in events]
-        class_ids = sorted({m.class_id for m in messages})
+        class_ids = sorted({m.class_id for m in messages if not isinstance(m, DirectoryUpserted)})
         with structlog.contextvars.bound_contextvars(class_id=class_ids[0] if len(class_ids) == 1 else None):
             results = await usecases.ingest(conn, messages, policy=policy, now=clock())
         for message in messages:

@@ -11,34 +11,52 @@ from academy_common.contracts import (
     CLASS_STARTED,
     LOG_UPDATED,
     PARTICIPANTS_FETCHED,
+    STUDENT_UPSERTED,
+    TEACHER_UPSERTED,
     ClassEnded,
     ClassSnapshot,
     ClassStarted,
     ParticipantsFetched,
     ScheduledWindow,
+    StudentUpserted,
+    TeacherUpserted,
 )
 from academy_common.events import CloudEvent, deterministic_id
 from attendance.intervals import Interval
 from attendance.model import (
     ClassContext,
     ClassTouch,
+    DirectoryEntry,
     FetchState,
     Roster,
     student,
+    student_key,
     teacher,
+    teacher_key,
 )
 
-CONSUMED = {e.type: e for e in (*CLASS_SNAPSHOTS, CLASS_STARTED, CLASS_ENDED, PARTICIPANTS_FETCHED)}
+# family.upserted is not consumed: a family's own fields appear on no log; a student's family does.
+CONSUMED = {e.type: e for e in (*CLASS_SNAPSHOTS, CLASS_STARTED, CLASS_ENDED, PARTICIPANTS_FETCHED,
+                                TEACHER_UPSERTED, STUDENT_UPSERTED)}
 
 ClassLifecycle = ClassStarted | ClassEnded
-Incoming = ClassSnapshot | ClassLifecycle | ParticipantsFetched
+DirectoryUpserted = TeacherUpserted | StudentUpserted
+ForClass = ClassSnapshot | ClassLifecycle | ParticipantsFetched
+Incoming = ForClass | DirectoryUpserted
+
+
+def entry(message: DirectoryUpserted) -> DirectoryEntry:
+    if isinstance(message, TeacherUpserted):
+        return DirectoryEntry(teacher_key(message.teacher_id), message.version, message.name, message.email)
+    return DirectoryEntry(student_key(message.student_id), message.version, message.name, message.email,
+                          message.family_id)
 
 
 def window(message: ScheduledWindow) -> Interval:
     return Interval(message.scheduled_start, message.scheduled_end)
 
 
-def touch(message: Incoming) -> ClassTouch:
+def touch(message: ForClass) -> ClassTouch:
     """What the message says of its class before anything else of it is stored."""
     if isinstance(message, ClassSnapshot):
         return ClassTouch(message.class_id, window(message), message.space_name)

@@ -72,8 +72,8 @@ CLASS_ENDED = EventType("class.ended", ClassEnded, "scheduler")
 FETCH_REQUESTED = EventType("class.fetch_requested", FetchRequested, "scheduler")
 PARTICIPANTS_FETCHED = EventType("meet.participants.fetched", ParticipantsFetched, "meet-fetcher")
 FETCH_FAILED = EventType("meet.fetch_failed", FetchFailed, "meet-fetcher")
-# version 2: final_reason added
-LOG_UPDATED = EventType("attendance.log.updated", AttendanceLog, "attendance", version=2)
+# version 2: final_reason added; 3: billable_override, correction_reason and the status excused
+LOG_UPDATED = EventType("attendance.log.updated", AttendanceLog, "attendance", version=3)
 CLASS_FINALIZED = EventType("attendance.class.finalized", ClassFinalized, "attendance")
 
 EVENT_TYPES: dict[str, EventType[Any]] = {e.type: e for e in (

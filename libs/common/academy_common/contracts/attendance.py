@@ -53,13 +53,20 @@ class AttendanceLog(Payload):
     joins: int = Field(default=0, ge=0, description="number of Meet participant sessions")
     attended_seconds: int = Field(default=0, ge=0, le=MAX_SECONDS, description="length of the union of the sessions")
     billable_seconds: int = Field(ge=0, le=MAX_SECONDS, description="the union of the sessions within "
-                                  "[scheduled_start, scheduled_end), or the corrected value")
-    status: Literal["present", "late", "absent"] = "absent"
+                                  "[scheduled_start, scheduled_end), or the corrected value; never above "
+                                  "attended_seconds unless billable_override")
+    status: Literal["present", "late", "absent", "excused"] = Field(
+        default="absent", description="excused only by a correction (absent, not billed unless the correction "
+        "gave billable seconds)")
     late: bool = False
     left_early: bool = False
     final: bool = False
     final_reason: FinalReason | None = Field(default=None, description="null until the class is final; then why")
     corrected: bool = Field(default=False, description="an admin overrode billable_seconds and/or status")
+    billable_override: bool = Field(default=False, description="billable_seconds is above attended_seconds: an "
+                                    "admin's explicit override (allow_above_attended); older logs lack it (false)")
+    correction_reason: str | None = Field(default=None, max_length=2000, description="the latest correction's "
+                                          "reason while corrected, else null; older logs lack it")
     removed: bool = Field(default=False, description="the person no longer belongs to the class, or the class "
                           "was cancelled after its logs were computed: emptied, must not be counted")
 
