@@ -13,16 +13,22 @@ import structlog
 from prometheus_client import Counter
 
 from academy_common.bus import PermanentError
+from academy_common.contracts import (
+    CLASS_CANCELLED,
+    CLASS_FINALIZED,
+    CLASS_SCHEDULED,
+    CLASS_UPDATED,
+    EVENT_TYPES,
+    FAMILY_UPSERTED,
+    LOG_UPDATED,
+    STUDENT_UPSERTED,
+    TEACHER_UPSERTED,
+    AttendanceLog,
+    ClassSnapshot,
+)
 from academy_common.events import CloudEvent
 from billing import repository as repo
-from billing.messages import (
-    AttendanceLog,
-    ClassFinalized,
-    ClassSnapshot,
-    FamilyUpserted,
-    StudentUpserted,
-    TeacherUpserted,
-)
+from billing.messages import in_billable_years
 from billing.rates import Party
 
 log = structlog.get_logger(__name__)
@@ -46,14 +52,14 @@ class Projection:
     def __init__(self, zone: str):
         self.zone = zone
         self.handlers: dict[str, Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]] = {
-            "family.upserted": self.on_family,
-            "student.upserted": self.on_student,
-            "teacher.upserted": self.on_teacher,
-            "class.scheduled": self.on_class,
-            "class.updated": self.on_class,
-            "class.cancelled": self.on_class,
-            "attendance.log.updated": self.on_log,
-            "attendance.class.finalized": self.on_finalized,
+            FAMILY_UPSERTED.type: self.on_family,
+            STUDENT_UPSERTED.type: self.on_student,
+            TEACHER_UPSERTED.type: self.on_teacher,
+            CLASS_SCHEDULED.type: self.on_class,
+            CLASS_UPDATED.type: self.on_class,
+            CLASS_CANCELLED.type: self.on_class,
+            LOG_UPDATED.type: self.on_log,
+            CLASS_FINALIZED.type: self.on_finalized,
         }
 
     async def handle(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
@@ -63,31 +69,30 @@ class Projection:
         await handler(conn, event)
 
     async def on_family(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await repo.upsert_family(conn, FamilyUpserted.model_validate(event.data)))
+        _outcome(event, await repo.upsert_family(conn, FAMILY_UPSERTED.parse(event)))
 
     async def on_student(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await repo.upsert_student(conn, StudentUpserted.model_validate(event.data)))
+        _outcome(event, await repo.upsert_student(conn, STUDENT_UPSERTED.parse(event)))
 
     async def on_teacher(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await repo.upsert_teacher(conn, TeacherUpserted.model_validate(event.data)))
+        _outcome(event, await repo.upsert_teacher(conn, TEACHER_UPSERTED.parse(event)))
 
     async def on_class(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        snapshot = ClassSnapshot.model_validate(event.data)
-        if snapshot.scheduled_end < snapshot.scheduled_start:
-            raise PermanentError("scheduled_end is before scheduled_start")
+        snapshot: ClassSnapshot = EVENT_TYPES[event.type].parse(event)
+        in_billable_years(snapshot.scheduled_start, snapshot.scheduled_end)
         await repo.lock_pricing(conn)
-        cancelled = snapshot.cancelled or event.type == "class.cancelled"
+        cancelled = snapshot.cancelled or event.type == CLASS_CANCELLED.type
         applied = await repo.upsert_class(conn, snapshot, cancelled, self.zone)
         log.info("class projected", class_id=snapshot.class_id, version=snapshot.version, applied=applied)
         _outcome(event, applied)
 
     async def on_log(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        entry = AttendanceLog.model_validate(event.data)
+        entry = LOG_UPDATED.parse(event)
         await repo.lock_pricing(conn)
         _outcome(event, await self.apply_log(conn, entry))
 
     async def on_finalized(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        finalized = ClassFinalized.model_validate(event.data)
+        finalized = CLASS_FINALIZED.parse(event)
         if any(entry.class_id != finalized.class_id for entry in finalized.logs):
             raise PermanentError("a log of another class in attendance.class.finalized")
         await repo.lock_pricing(conn)
@@ -95,6 +100,7 @@ class Projection:
         _outcome(event, any(applied))
 
     async def apply_log(self, conn: asyncpg.Connection, entry: AttendanceLog) -> bool:
+        in_billable_years(entry.scheduled_start)
         if entry.role == "guest":  # listed by attendance, never billed
             return False
         party, party_id = await _billed_party(conn, entry)

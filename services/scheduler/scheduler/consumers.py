@@ -9,11 +9,11 @@ from typing import Any
 
 import asyncpg
 import structlog
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from academy_common import topology
 from academy_common.bus import PermanentError
-from academy_common.events import CloudEvent, refuse_nul
+from academy_common.contracts import CLASS_FINALIZED, FETCH_FAILED, ClassFinalized, FetchFailed
+from academy_common.events import CloudEvent
 
 log = structlog.get_logger(__name__)
 
@@ -21,38 +21,11 @@ QUEUE = "scheduler.fetch-outcomes"
 ROUTING_KEYS = topology.routing_keys(QUEUE)
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    _storable = field_validator("*")(refuse_nul)
-
-
-class FetchError(_Payload):
-    kind: str = Field(min_length=1, max_length=100)
-    status: int | None = None
-    message: str = Field(default="", max_length=10_000)
-
-
-class FetchFailed(_Payload):
-    class_id: int = Field(gt=0, lt=2**63)
-    request_id: str = Field(min_length=1, max_length=200)
-    reason: str
-    error: FetchError
-    retryable: bool
-    failed_at: AwareDatetime
-
-
-class ClassFinalized(_Payload):
-    class_id: int = Field(gt=0, lt=2**63)
-    session_id: str | None = None
-    finalized_at: AwareDatetime
-
-
 async def handle(conn: asyncpg.Connection, event: CloudEvent) -> None:
-    if event.type == "meet.fetch_failed":
-        await fetch_failed(conn, FetchFailed.model_validate(event.data))
-    elif event.type == "attendance.class.finalized":
-        await class_finalized(conn, ClassFinalized.model_validate(event.data))
+    if event.type == FETCH_FAILED.type:
+        await fetch_failed(conn, FETCH_FAILED.parse(event))
+    elif event.type == CLASS_FINALIZED.type:
+        await class_finalized(conn, CLASS_FINALIZED.parse(event))
     else:
         raise PermanentError(f"{QUEUE} does not handle {event.type}")
 

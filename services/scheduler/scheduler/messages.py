@@ -8,28 +8,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from academy_common.events import CloudEvent, deterministic_id, new_event, rfc3339
+from academy_common.contracts import EVENT_TYPES
+from academy_common.events import CloudEvent, deterministic_id, rfc3339
 from scheduler.classes import Class
 from scheduler.directory import Entry
 from scheduler.timetable import Occurrence
 
-SOURCE = "/academy/scheduler"
 # The join tolerance: a call counts for a class when it overlaps [start − margin, end + margin]
 # (attendance's JOIN_WINDOW_S must not be wider, or it would miss calls never fetched).
 FETCH_WINDOW_MARGIN = timedelta(minutes=30)
 
 
 def upserted(entry: Entry, now: datetime) -> CloudEvent:
-    return new_event(entry.kind.event_type, entry.payload(), source=SOURCE, time=now,
-                     id=deterministic_id("scheduler", entry.kind.name, entry.id, entry.version),
-                     subject=f"{entry.kind.name}/{entry.id}")
+    return EVENT_TYPES[entry.kind.event_type].build(
+        entry.payload(), time=now, id=deterministic_id("scheduler", entry.kind.name, entry.id, entry.version),
+        subject=f"{entry.kind.name}/{entry.id}")
 
 
 def class_changed(event_type: str, cls: Class, now: datetime) -> CloudEvent:
     """class.scheduled / class.updated / class.cancelled with the full snapshot."""
-    return new_event(event_type, cls.snapshot(), source=SOURCE, time=now,
-                     id=deterministic_id("scheduler", "class", cls.class_id, cls.version),
-                     subject=f"class/{cls.class_id}")
+    return EVENT_TYPES[event_type].build(cls.snapshot(), time=now,
+                                         id=deterministic_id("scheduler", "class", cls.class_id, cls.version),
+                                         subject=f"class/{cls.class_id}")
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ def occurred(occurrence: Occurrence, live: LiveClass, now: datetime) -> CloudEve
     else:
         event_type = "class.fetch_requested"
         data = fetch_request(occurrence, live, now)
-    return new_event(event_type, data, source=SOURCE, time=now, id=occurrence.event_id,
-                     subject=f"class/{live.class_id}")
+    return EVENT_TYPES[event_type].build(data, time=now, id=occurrence.event_id, subject=f"class/{live.class_id}")
 
 
 def fetch_request(occurrence: Occurrence, live: LiveClass, now: datetime) -> dict:
