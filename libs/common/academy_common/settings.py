@@ -99,6 +99,8 @@ class ServiceSettings(BaseSettings):
     queue_prefix: str = ""
     bus_queue_type: str = Field(default="quorum", pattern="^(quorum|classic)$")
     db_schema: str = ""
+    # Connections one replica opens at most; a request, a consumer batch or the outbox relay holds one.
+    db_pool_max_size: int = Field(default=10, ge=1, le=1000)
     consumer_prefetch: int = Field(default=16, ge=1, le=1000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_delay_s: float = Field(default=5.0, gt=0)
