@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PACKAGES := libs/common $(sort $(dir $(wildcard services/*/pyproject.toml)))
 PYTEST_ARGS ?=
 
-.PHONY: install infra test test-unit test-fast run demo bench clean
+.PHONY: install infra test test-unit test-fast run demo bench config-table clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES:/=))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ demo: install infra  ## plays the demo class to the end, prints logs, bills and 
 
 bench: install infra  ## every benchmark (or BENCH=bench.meet_calls for one)
 	$(PY) -m bench $(BENCH)
+
+config-table: install  ## regenerate the settings table of docs/operations.md from the settings classes
+	$(PY) -m scripts.config_table --write
 
 clean:
 	rm -rf $(VENV) .run
