@@ -4,12 +4,15 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PACKAGES := libs/common $(sort $(dir $(wildcard services/*/pyproject.toml)))
 PYTEST_ARGS ?=
+# The lock tool (pinned in requirements-dev.txt); the monorepo's own packages stay out of the locks.
+LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 --custom-compile-command "make lock" $(UPGRADE:1=--upgrade) \
+        $(addprefix --no-emit-package ,academy-common $(notdir $(filter services/%,$(PACKAGES:/=))))
 
-.PHONY: install infra test test-unit test-fast run demo bench config-table clean
+.PHONY: install infra test test-unit test-fast run demo bench config-table lock clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES:/=))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
@@ -32,6 +35,10 @@ demo: install infra  ## plays the demo class to the end, prints logs, bills and 
 
 bench: install infra  ## every benchmark (or BENCH=bench.meet_calls for one)
 	$(PY) -m bench $(BENCH)
+
+lock: install  ## re-lock requirements*.txt (hashes) from the pyprojects and requirements*.in; UPGRADE=1: newest versions
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
 
 config-table: install  ## regenerate the settings table of docs/operations.md from the settings classes
 	$(PY) -m scripts.config_table --write
