@@ -313,7 +313,8 @@ class MeetApiSettings(BaseSettings):
         "the Meet REST API's base URL: unset means Google (leave it unset in production); the emulator's in tests"))
     people_api_endpoint: str | None = Field(default=None, description="the same for the People API (email lookup)")
     google_credentials_file: Path | None = Field(default=None, description=(
-        "the service account key with domain-wide delegation (mounted from `academy-google-credentials`)"))
+        "a service-account key (domain-wide delegation) or a user OAuth token, see services/meet-fetcher/README.md; "
+        "mounted from `academy-google-credentials` in Kubernetes"))
     meet_api_threads: int = Field(default=32, ge=1, le=512, description=(
         "threads running the blocking Google client in one replica: its Meet calls in flight"))
     meet_api_timeout_s: float = Field(default=30.0, gt=0, description="timeout of one Google API call")
