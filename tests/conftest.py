@@ -7,8 +7,10 @@ other's data; within a run each test uses its own schema and queue names.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import urllib.parse
 import uuid
@@ -47,8 +49,28 @@ def database_url() -> Iterator[str]:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+def _descendants(pid: int) -> list[int]:
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [grandchild for child in map(int, children.split()) for grandchild in (child, *_descendants(child))]
+
+
+def _rabbitmqctl(*args: str, timeout: float = 120) -> None:
+    """Run rabbitmqctl; on timeout kill it with everything it started.
+
+    rabbitmqctl is `su` → `sh` (a session of its own) → an Erlang VM: killing `su` alone leaves
+    the VM holding one of the ten distribution ports CLI tools share, and once all ten are held
+    every later call fails with `nodistribution`."""
+    with subprocess.Popen(["rabbitmqctl", "-q", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for pid in [*_descendants(process.pid), process.pid]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, ["rabbitmqctl", *args], stderr=stderr)
 
 
 @pytest.fixture(scope="session")
