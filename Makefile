@@ -8,9 +8,11 @@ PYTEST_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 --custom-compile-command "make lock" $(UPGRADE:1=--upgrade) \
         $(addprefix --no-emit-package ,academy-common $(notdir $(filter services/%,$(PACKAGES:/=))))
 
-.PHONY: install infra test test-unit test-fast run demo bench config-table lock clean
+.PHONY: install infra test test-unit test-fast run demo reset bench config-table lock clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES:/=))
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) is not installed: install Python 3.11 or newer, or pass PYTHON=python3.x" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: $(PYTHON) is older than 3.11: pass PYTHON=python3.11 (or newer)" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(addprefix -e ,$(PACKAGES))
@@ -22,6 +24,7 @@ infra:
 	@scripts/ensure-infra.sh
 
 test: install infra  ## every test: unit, integration, deploy checks, end to end
+	@$(PY) -m scripts.preflight
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install  ## fast pure-logic tests, no services needed
@@ -32,6 +35,9 @@ run: install infra  ## the whole system with the emulator and a demo academy (Ct
 
 demo: install infra  ## plays the demo class to the end, prints logs, bills and payroll, exits
 	$(PY) -m scripts.run_system --demo
+
+reset: install  ## deletes the development database and vhost (asks first; YES=1 does not)
+	@$(PY) -m scripts.reset $(if $(YES),--yes)
 
 bench: install infra  ## every benchmark (or BENCH=bench.meet_calls for one)
 	$(PY) -m bench $(BENCH)

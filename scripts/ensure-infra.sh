@@ -54,14 +54,19 @@ ensure() {  # name check start package compose-service
       "$start"
       if [ "$package" = postgresql ]; then trust_local_postgres; fi
     else
-      echo "ensure-infra: $name is not running on 127.0.0.1 and I cannot start it." >&2
-      echo "  Install it ($package on Debian/Ubuntu) or run 'docker compose up -d $compose'." >&2
+      echo "ensure-infra: $name is not running on 127.0.0.1 and cannot be started here: install it ($package on Debian/Ubuntu) or run 'docker compose up -d $compose'" >&2
       exit 1
     fi
   fi
   wait_for "$name" "$check" 60
 }
 
-ensure PostgreSQL pg_up start_postgres postgresql postgres
-ensure RabbitMQ rabbit_up start_rabbitmq rabbitmq-server rabbitmq
-echo "ensure-infra: PostgreSQL and RabbitMQ are up"
+local_default() {  # URL port: is it unset, or the local server on its default port?
+  [ -z "$1" ] || [[ "$1" =~ @(127\.0\.0\.1|localhost):$2(/|$) ]]
+}
+
+# A server named elsewhere by DATABASE_URL / AMQP_URL is not ours to start: the pre-flight
+# (scripts/preflight.py) reports it in one line when it does not answer.
+if local_default "${DATABASE_URL:-}" 5432; then ensure PostgreSQL pg_up start_postgres postgresql postgres; fi
+if local_default "${AMQP_URL:-}" 5672; then ensure RabbitMQ rabbit_up start_rabbitmq rabbitmq-server rabbitmq; fi
+echo "ensure-infra: done"

@@ -50,3 +50,23 @@ def print_statements(title: str, report: dict, key: str) -> None:
     if key == "teachers":  # payroll lines are the teacher's own
         headers, rows = headers[:1] + headers[2:], [row[:1] + row[2:] for row in rows]
     print(table(headers, rows))
+
+
+def for_class(statements: list[dict], class_id: int) -> list[dict]:
+    """The statements cut down to one class's lines, with their totals recomputed: what the
+    demo prints, the same on every run whatever else the month holds."""
+    cut = []
+    for statement in statements:
+        lines = [line for line in statement.get("lines", []) if line.get("class_id") == class_id]
+        if not lines:
+            continue
+        totals: dict[str, dict] = {}
+        for line in lines:
+            if line.get("amount_cents") is None:
+                continue
+            total = totals.setdefault(line.get("currency") or "", {"currency": line.get("currency"),
+                                                                   "amount_cents": 0, "billable_seconds": 0})
+            total["amount_cents"] += line["amount_cents"]
+            total["billable_seconds"] += line.get("billable_seconds") or 0
+        cut.append({**statement, "lines": lines, "totals": list(totals.values())})
+    return cut

@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 import urllib.parse
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,14 @@ async def ensure_database(database_url: str) -> None:
         await admin.close()
 
 
+class StartError(RuntimeError):
+    """A process that did not start: its name, what happened, its last output lines."""
+
+    def __init__(self, name: str, what: str, lines: list[str]):
+        super().__init__(f"{name} {what}" + "".join(f"\n  {line}" for line in lines[-LAST_LINES:]))
+        self.name, self.what, self.lines = name, what, lines
+
+
 @dataclass
 class Process:
     name: str
@@ -56,6 +65,8 @@ class Process:
     service: str = ""  # the service this process is a replica of (= name for the first one)
     proc: asyncio.subprocess.Process | None = None
     pump: asyncio.Task | None = None
+    stopping: bool = False
+    last_lines: deque[str] = field(default_factory=lambda: deque(maxlen=LAST_LINES))
 
     @property
     def url(self) -> str:
@@ -63,6 +74,8 @@ class Process:
 
 
 LogSink = Callable[[str, str], None]
+CrashSink = Callable[[str, int, list[str]], None]  # (process, exit code, its last lines)
+LAST_LINES = 12
 
 
 def print_sink(name: str, line: str) -> None:
@@ -75,13 +88,14 @@ class System:
 
     `replicas` runs more than one process of a service (named `scheduler`, `scheduler-2`, ...;
     extra replicas take free ports); `overrides` sets environment variables for every process
-    of one service (e.g. its AMQP_URL pointing at a proxy)."""
+    of one service (e.g. its AMQP_URL pointing at a proxy); `on_exit` hears of a process that
+    exits on its own once started (the others keep running)."""
 
     def __init__(self, *, database_url: str, amqp_url: str, api_tokens: str, env: dict[str, str] | None = None,
                  with_emulator: bool = True, ports: dict[str, int] | None = None, sink: LogSink = print_sink,
                  emulator_args: list[str] | None = None, replicas: dict[str, int] | None = None,
-                 overrides: dict[str, dict[str, str]] | None = None):
-        self.database_url, self.amqp_url, self.sink = database_url, amqp_url, sink
+                 overrides: dict[str, dict[str, str]] | None = None, on_exit: CrashSink | None = None):
+        self.database_url, self.amqp_url, self.sink, self.on_exit = database_url, amqp_url, sink, on_exit
         ports = ports or {}
         base_env = {**os.environ, "DATABASE_URL": database_url, "AMQP_URL": amqp_url,
                     "API_TOKENS": api_tokens, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -123,12 +137,18 @@ class System:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", process.module, *args, env=process.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        output, _ = await proc.communicate()
+        try:
+            output, _ = await proc.communicate()
+        except asyncio.CancelledError:  # Ctrl-C while migrating: leave nothing behind
+            proc.kill()
+            await proc.wait()
+            raise
         if proc.returncode != 0:
-            raise RuntimeError(f"{process.name} {' '.join(args)} failed:\n{output.decode(errors='replace')}")
+            raise StartError(process.name, f"{' '.join(args)} failed", output.decode(errors="replace").splitlines())
 
     async def start_process(self, name: str) -> None:
         process = self.processes[name]
+        process.stopping = False
         # A session of its own: Ctrl-C in a terminal reaches only the launcher, which then stops
         # the processes in order (producers first) instead of all of them at once.
         process.proc = await asyncio.create_subprocess_exec(
@@ -139,7 +159,12 @@ class System:
     async def _pump(self, process: Process) -> None:
         assert process.proc and process.proc.stdout
         async for raw in process.proc.stdout:
-            self.sink(process.name, raw.decode(errors="replace").rstrip())
+            line = raw.decode(errors="replace").rstrip()
+            process.last_lines.append(line)
+            self.sink(process.name, line)
+        code = await process.proc.wait()
+        if not process.stopping and self.on_exit:
+            self.on_exit(process.name, code, list(process.last_lines))
 
     async def wait_ready(self, name: str, timeout: float = 60.0) -> None:
         process = self.processes[name]
@@ -149,7 +174,8 @@ class System:
         async with aiohttp.ClientSession() as http:
             while True:
                 if process.proc and process.proc.returncode is not None:
-                    raise RuntimeError(f"{name} exited with {process.proc.returncode} while starting")
+                    raise StartError(name, f"exited with {process.proc.returncode} while starting",
+                                     list(process.last_lines))
                 try:
                     async with http.get(process.url + path, timeout=aiohttp.ClientTimeout(total=2)) as response:
                         if response.status == 200:
@@ -157,13 +183,14 @@ class System:
                 except (TimeoutError, aiohttp.ClientError):
                     pass
                 if loop.time() > deadline:
-                    raise RuntimeError(f"{name} was not ready within {timeout}s")
+                    raise StartError(name, f"was not ready within {timeout}s", list(process.last_lines))
                 await asyncio.sleep(0.2)
 
     async def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         process = self.processes[name]
         if process.proc is None or process.proc.returncode is not None:
             return process.proc.returncode if process.proc else None
+        process.stopping = True
         process.proc.send_signal(sig)
         try:
             await asyncio.wait_for(process.proc.wait(), timeout)

@@ -50,7 +50,8 @@ def database_url() -> Iterator[str]:
 
 
 def _descendants(pid: int) -> list[int]:
-    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True,
+                              check=False).stdout
     return [grandchild for child in map(int, children.split()) for grandchild in (child, *_descendants(child))]
 
 

@@ -152,7 +152,8 @@ async def attendance_target(service: Service, emu) -> Target:
         return await service.pool.fetchval("SELECT count(*) FROM classes WHERE class_id = 9001") == 1
 
     return Target("attendance.events", ["class.scheduled", "class.updated", "class.cancelled", "class.started",
-                                        "class.ended", "meet.participants.fetched"], "class.scheduled", good, [
+                                        "class.ended", "meet.participants.fetched", "teacher.upserted",
+                                        "student.upserted"], "class.scheduled", good, [
         bad("class_id not a number", "class.scheduled", class_snapshot("ninety"), "class_id"),
         bad("no teacher", "class.updated", {k: v for k, v in good.items() if k != "teacher"},
             r"teacher: Field required"),
@@ -167,6 +168,10 @@ async def attendance_target(service: Service, emu) -> Target:
             **guest, "sessions": [{**guest["sessions"][0], "start_time": NAIVE}]}), r"start_time.*timezone"),
         bad("an unknown participant kind", "meet.participants.fetched",
             participants_fetched(9001, {**guest, "kind": "robot"}), "kind"),
+        bad("a student without family", "student.upserted", {"student_id": 3, "name": "Bo", "version": 1},
+            r"family_id: Field required"),
+        bad("a NUL in a teacher's email", "teacher.upserted",
+            {"teacher_id": 3, "name": "Ada", "email": "a\x00@x.org", "version": 1}, NUL),
         bad("a lifecycle event without session_id", "class.started", {
             "class_id": 9001, "scheduled_start": rfc3339(WHEN), "scheduled_end": rfc3339(WHEN + timedelta(hours=1))},
             r"session_id: Field required"),

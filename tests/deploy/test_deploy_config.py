@@ -9,6 +9,7 @@ from scripts import config_table
 
 # ConfigMap values that differ from the settings' defaults on purpose, and why.
 DELIBERATE = {
+    "HTTP_HOST": "a container listens on its pod's address; the default stays on loopback for development",
     "LOG_FORMAT": "JSON on stdout for the cluster's log collector, whatever a terminal would get",
     "GOOGLE_CREDENTIALS_FILE": "where the academy-google-credentials Secret is mounted",
     "MEET_READS_PER_MINUTE": "10 % of Google's quota left for the scheduler's calls and operators",

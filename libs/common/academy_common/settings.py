@@ -94,8 +94,9 @@ class ServiceSettings(BaseSettings):
         "`role=token` or `role:name=token` items, comma-separated (a secret); see [API tokens](#api-tokens)"))
     academy_timezone: str = Field(default="UTC", description=(
         "the zone that decides which day and month a class falls in (bills): change it only between billing periods"))
-    http_host: str = Field(default="0.0.0.0", description=(
-        "the address the HTTP server binds: every interface in a container (set explicitly, also in compose)"))
+    http_host: str = Field(default="127.0.0.1", description=(
+        "the address the HTTP server binds: loopback only in development; containers (compose, Kubernetes) set "
+        "`0.0.0.0` explicitly"))
     http_port: int = Field(default=8080, ge=0, le=65535, description=(
         "the HTTP port (0: any free port); set per Deployment in Kubernetes"))
     log_level: str = Field(default="INFO", description="structlog level")

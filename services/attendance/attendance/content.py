@@ -39,7 +39,8 @@ def computed_content(ctx: ClassContext, log: ComputedLog, *, final: bool) -> dic
         "first_join": rfc3339(log.first_join), "last_leave": rfc3339(log.last_leave), "joins": log.joins,
         "attended_seconds": log.attended_seconds, "billable_seconds": log.billable_seconds,
         "status": log.status, "late": log.late, "left_early": log.left_early,
-        "final": final, "corrected": False, "removed": False,
+        "final": final, "corrected": False, "billable_override": False, "correction_reason": None,
+        "removed": False,
     }
 
 
@@ -50,12 +51,16 @@ def vacated(ctx: ClassContext, previous: dict, *, final: bool) -> dict:
 
 
 def effective_content(computed: dict, overrides: Overrides) -> dict:
+    """The computed log under the overrides. `billable_override`: billing more than was
+    attended, which only an explicit correction can do (or later data that undid the attendance)."""
+    billable = computed["billable_seconds"] if overrides.billable_seconds is None else overrides.billable_seconds
     return {
         **computed,
-        "billable_seconds": computed["billable_seconds"] if overrides.billable_seconds is None
-        else overrides.billable_seconds,
+        "billable_seconds": billable,
         "status": overrides.status or computed["status"],
         "corrected": overrides.corrected,
+        "billable_override": billable > computed["attended_seconds"],
+        "correction_reason": overrides.reason if overrides.corrected else None,
     }
 
 

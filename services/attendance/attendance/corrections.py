@@ -1,9 +1,16 @@
-"""Manual corrections: an admin overrides a log's billable seconds or status, with a reason."""
+"""Manual corrections: an admin overrides a log's billable seconds or status, with a reason.
+
+Status and money agree: a correction to `absent` or `excused` bills nothing unless it also
+gives billable seconds. Billable seconds above the attended ones are an explicit override
+(`allow_above_attended`), flagged as `billable_override` wherever the log goes.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from attendance.intervals import Interval, whole_seconds
+
+NOT_BILLED = ("absent", "excused")
 
 
 class CorrectionRejected(ValueError):
@@ -16,6 +23,7 @@ class Overrides:
 
     billable_seconds: int | None = None
     status: str | None = None
+    reason: str | None = None  # the latest correction's
 
     @property
     def corrected(self) -> bool:
@@ -27,19 +35,26 @@ class Correction:
     reason: str
     billable_seconds: int | None = None
     status: str | None = None
+    allow_above_attended: bool = False
 
 
-def apply(overrides: Overrides, correction: Correction, window: Interval) -> Overrides:
+def apply(overrides: Overrides, correction: Correction, window: Interval, attended_seconds: int) -> Overrides:
     """The overrides after `correction`; what it leaves out stays as corrected before."""
     if correction.billable_seconds is None and correction.status is None:
         raise CorrectionRejected("a correction sets billable_seconds, status or both")
+    billable = correction.billable_seconds
+    if billable is None and correction.status in NOT_BILLED:
+        billable = 0
     limit = whole_seconds(window.length)
-    if correction.billable_seconds is not None and correction.billable_seconds > limit:
+    if billable is not None and billable > limit:
         raise CorrectionRejected(f"billable_seconds cannot exceed the scheduled window ({limit} s)")
+    if billable is not None and billable > attended_seconds and not correction.allow_above_attended:
+        raise CorrectionRejected(f"billable_seconds above attended_seconds ({attended_seconds} s) "
+                                 "needs allow_above_attended: true")
     return Overrides(
-        billable_seconds=overrides.billable_seconds if correction.billable_seconds is None
-        else correction.billable_seconds,
+        billable_seconds=overrides.billable_seconds if billable is None else billable,
         status=correction.status or overrides.status,
+        reason=correction.reason,
     )
 
 

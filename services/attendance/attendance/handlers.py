@@ -21,9 +21,11 @@ from attendance import usecases
 from attendance.messages import (
     CLASS_LIFECYCLE,
     CLASS_SNAPSHOTS,
+    DIRECTORY,
     PARTICIPANTS_FETCHED,
     ClassLifecycle,
     ClassSnapshot,
+    DirectoryUpserted,
     ParticipantsFetched,
 )
 from attendance.metrics import SNAPSHOTS
@@ -43,13 +45,15 @@ def parse(event: CloudEvent) -> usecases.Incoming:
         return ClassLifecycle.model_validate(event.data)
     if event.type == PARTICIPANTS_FETCHED:
         return ParticipantsFetched.model_validate(event.data)
+    if event.type in DIRECTORY:
+        return DIRECTORY[event.type].model_validate(event.data)
     raise PermanentError(f"attendance does not handle {event.type!r}")
 
 
 def make_handler(policy: Policy, clock: Clock = usecases.utcnow) -> TransactionalBatchHandler:
     async def handle(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
         messages = [parse(event) for event in events]
-        class_ids = sorted({m.class_id for m in messages})
+        class_ids = sorted({m.class_id for m in messages if not isinstance(m, DirectoryUpserted)})
         with structlog.contextvars.bound_contextvars(class_id=class_ids[0] if len(class_ids) == 1 else None):
             results = await usecases.ingest(conn, messages, policy=policy, now=clock())
         for message in messages:

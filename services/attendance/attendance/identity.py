@@ -1,4 +1,7 @@
-"""Who a Meet participant is: a roster member by email or remembered mapping, else a guest.
+"""Who a Meet participant is: a roster member by email or a mapping, else a guest.
+
+Mappings: an account or email remembered for every class, or (anonymous and phone guests,
+who have neither) one participant of one call mapped within one class.
 
 Display names are never used to match: anyone can type any name into Meet.
 """
@@ -10,8 +13,8 @@ from attendance.model import MeetParticipant, Person, Roster
 
 
 def identity_keys(participant: MeetParticipant) -> list[str]:
-    """The keys a remembered mapping can be stored under for this participant."""
-    keys = []
+    """The keys a mapping can be stored under for this participant, the narrowest first."""
+    keys = [participant_identity(participant.name)]
     if participant.meet_user:
         keys.append(user_identity(participant.meet_user))
     if participant.email:
@@ -21,6 +24,11 @@ def identity_keys(participant: MeetParticipant) -> list[str]:
 
 def user_identity(meet_user: str) -> str:
     return f"user:{meet_user}"
+
+
+def participant_identity(participant_name: str) -> str:
+    """A participant resource name: someone in one call, so only ever mapped for one class."""
+    return f"participant:{participant_name}"
 
 
 def email_identity(email: str) -> str:

@@ -13,12 +13,15 @@ from attendance.model import (
     ClassContext,
     ClassTouch,
     ConferenceRecord,
+    DirectoryEntry,
     FetchState,
     MeetParticipant,
     MeetSession,
     Roster,
     student,
+    student_key,
     teacher,
+    teacher_key,
 )
 
 SOURCE = "/academy/attendance"
@@ -62,6 +65,33 @@ class StudentRef(Message):
     family_id: Id
     name: Text | None = None
     email: Text | None = None
+
+
+class TeacherUpserted(Message):
+    teacher_id: Id
+    name: Text | None = None
+    email: Text | None = None
+    version: int = Field(ge=0, lt=2**63)
+
+    def entry(self) -> DirectoryEntry:
+        return DirectoryEntry(teacher_key(self.teacher_id), self.version, self.name, self.email)
+
+
+class StudentUpserted(Message):
+    student_id: Id
+    family_id: Id
+    name: Text | None = None
+    email: Text | None = None
+    version: int = Field(ge=0, lt=2**63)
+
+    def entry(self) -> DirectoryEntry:
+        return DirectoryEntry(student_key(self.student_id), self.version, self.name, self.email, self.family_id)
+
+
+DirectoryUpserted = TeacherUpserted | StudentUpserted
+# family.upserted is not consumed: a family's own fields appear on no log; a student's family does.
+DIRECTORY: dict[str, type[DirectoryUpserted]] = {"teacher.upserted": TeacherUpserted,
+                                                 "student.upserted": StudentUpserted}
 
 
 class ClassSnapshot(ScheduledWindow):

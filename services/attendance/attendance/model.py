@@ -1,8 +1,8 @@
 """The domain's nouns: roster people, Meet data as stored, policy, computed logs."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from attendance.intervals import Interval
@@ -29,18 +29,52 @@ class Person:
     meet_user: str | None = None
 
 
+def teacher_key(teacher_id: int) -> str:
+    return f"teacher:{teacher_id}"
+
+
+def student_key(student_id: int) -> str:
+    return f"student:{student_id}"
+
+
 def teacher(teacher_id: int, name: str | None, email: str | None) -> Person:
-    return Person(f"teacher:{teacher_id}", "teacher", teacher_id=teacher_id, email=email, display_name=name)
+    return Person(teacher_key(teacher_id), "teacher", teacher_id=teacher_id, email=email, display_name=name)
 
 
 def student(student_id: int, family_id: int, name: str | None, email: str | None) -> Person:
-    return Person(f"student:{student_id}", "student", student_id=student_id, family_id=family_id,
+    return Person(student_key(student_id), "student", student_id=student_id, family_id=family_id,
                   email=email, display_name=name)
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """A teacher or student as the directory has them now (`<kind>.upserted`)."""
+
+    person_key: str
+    version: int
+    name: str | None
+    email: str | None
+    family_id: int | None = None  # students only
+
+
+def latest_entries(entries: Iterable[DirectoryEntry]) -> list[DirectoryEntry]:
+    """One entry per person, the highest version, in person_key order (the lock order)."""
+    latest: dict[str, DirectoryEntry] = {}
+    for entry in entries:
+        seen = latest.get(entry.person_key)
+        if seen is None or entry.version > seen.version:
+            latest[entry.person_key] = entry
+    return [latest[key] for key in sorted(latest)]
 
 
 @dataclass(frozen=True)
 class Roster:
     members: tuple[Person, ...]
+
+    def following(self, directory: Mapping[str, DirectoryEntry]) -> Roster:
+        """The roster with each member's email, name and family as the directory has them now:
+        the class snapshot only says who is in the class, and what they were when it was taken."""
+        return Roster(tuple(_followed(m, directory.get(m.person_key)) for m in self.members))
 
     def by_key(self, person_key: str) -> Person | None:
         return next((m for m in self.members if m.person_key == person_key), None)
@@ -50,6 +84,13 @@ class Roster:
             return []
         wanted = email.casefold()
         return [m for m in self.members if m.email and m.email.casefold() == wanted]
+
+
+def _followed(member: Person, entry: DirectoryEntry | None) -> Person:
+    if entry is None:
+        return member
+    family_id = entry.family_id if member.role == "student" and entry.family_id is not None else member.family_id
+    return replace(member, email=entry.email, display_name=entry.name, family_id=family_id)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """SQL for the write side: classes, raw Meet data, mappings and logs (the service's own schema).
 
-Lock order, everywhere: the mappings advisory lock, then class rows, then their logs.
+Lock order, everywhere: the mappings advisory lock, then directory rows, then class rows, then their logs.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from attendance.model import (
     ClassTouch,
     ConferenceRecord,
     CountedSession,
+    DirectoryEntry,
     FetchState,
     MeetParticipant,
     MeetSession,
@@ -69,11 +70,15 @@ async def apply_class_snapshot(conn: asyncpg.Connection, snapshot: ClassSnapshot
     return True
 
 
-async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch]) -> None:
+async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch], also: Sequence[int] = ()) -> None:
     """Every class of a batch, locked in class_id order (so batches never deadlock), created
     as a placeholder (version 0) if only Meet has told us about it so far, with what the
     Meet data says about its fetches merged in: the latest fetch, a session id once known.
-    Several touches of one class are merged first: one statement may touch a row only once."""
+    Several touches of one class are merged first: one statement may touch a row only once.
+    `also`: existing classes to recompute; locked with the touched ones in one ordered pass."""
+    if also:
+        await conn.execute("SELECT FROM classes WHERE class_id = ANY($1::bigint[]) ORDER BY class_id FOR UPDATE",
+                           sorted({*also, *(t.class_id for t in touches)}))
     if not touches:
         return
     rows = sorted(merged_touches(touches), key=lambda t: t.class_id)
@@ -145,6 +150,42 @@ async def load_rosters(conn: asyncpg.Connection, class_ids: list[int]) -> dict[i
         members[r["class_id"]].append(
             Person(r["person_key"], r["role"], r["teacher_id"], r["student_id"], r["family_id"], r["email"], r["name"]))
     return {class_id: Roster(tuple(people)) for class_id, people in members.items()}
+
+
+async def classes_of(conn: asyncpg.Connection, person_keys: Sequence[str]) -> list[int]:
+    """The classes these people are on the roster of."""
+    if not person_keys:
+        return []
+    rows = await conn.fetch(
+        "SELECT DISTINCT class_id FROM roster_members WHERE person_key = ANY($1::text[]) ORDER BY class_id",
+        list(person_keys))
+    return [r["class_id"] for r in rows]
+
+
+# -- directory ----------------------------------------------------------------------------------
+
+async def save_directory(conn: asyncpg.Connection, entries: Sequence[DirectoryEntry]) -> list[str]:
+    """Store entries newer than the stored ones (one per person, in person_key order: the lock
+    order); the person keys that changed."""
+    if not entries:
+        return []
+    rows = await conn.fetch(
+        """INSERT INTO directory AS d (person_key, version, name, email, family_id)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+           ON CONFLICT (person_key) DO UPDATE SET version = EXCLUDED.version, name = EXCLUDED.name,
+               email = EXCLUDED.email, family_id = EXCLUDED.family_id, updated_at = now()
+           WHERE d.version < EXCLUDED.version
+           RETURNING person_key""",
+        [e.person_key for e in entries], [e.version for e in entries], [e.name for e in entries],
+        [e.email for e in entries], [e.family_id for e in entries])
+    return sorted(r["person_key"] for r in rows)
+
+
+async def load_directory(conn: asyncpg.Connection, person_keys: Iterable[str]) -> dict[str, DirectoryEntry]:
+    rows = await conn.fetch(
+        "SELECT person_key, version, name, email, family_id FROM directory WHERE person_key = ANY($1::text[])",
+        sorted(set(person_keys)))
+    return {r["person_key"]: DirectoryEntry(**r) for r in rows}
 
 
 async def person_known(conn: asyncpg.Connection, person_key: str) -> bool:
@@ -242,6 +283,40 @@ async def save_mappings(conn: asyncpg.Connection, identities: Iterable[str], per
     )
 
 
+async def load_class_mappings(conn: asyncpg.Connection, class_ids: list[int]) -> dict[int, dict[str, str]]:
+    rows = await conn.fetch("SELECT class_id, identity, person_key FROM class_mappings WHERE class_id = ANY($1::bigint[])",
+                            class_ids)
+    found: dict[int, dict[str, str]] = {class_id: {} for class_id in class_ids}
+    for r in rows:
+        found[r["class_id"]][r["identity"]] = r["person_key"]
+    return found
+
+
+async def save_class_mappings(conn: asyncpg.Connection, class_id: int, identities: Iterable[str],
+                              person_key: str) -> None:
+    await conn.executemany(
+        """INSERT INTO class_mappings (class_id, identity, person_key) VALUES ($1, $2, $3)
+           ON CONFLICT (class_id, identity) DO UPDATE SET person_key = EXCLUDED.person_key""",
+        [(class_id, identity, person_key) for identity in identities],
+    )
+
+
+async def guest_participants(conn: asyncpg.Connection, log_id: int) -> tuple[int, list[str]] | None:
+    """The class of a log and, if it is a guest's still in it, the participants it was counted from."""
+    row = await conn.fetchrow(
+        """SELECT class_id, CASE WHEN role = 'guest' AND NOT removed THEN ARRAY(
+                      SELECT DISTINCT s->>'participant' FROM jsonb_array_elements(sessions) AS s ORDER BY 1)
+                  ELSE '{}' END AS participants
+           FROM attendance_logs WHERE log_id = $1""",
+        log_id)
+    return None if row is None else (row["class_id"], list(row["participants"]))
+
+
+async def on_roster(conn: asyncpg.Connection, class_id: int, person_key: str) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM roster_members WHERE class_id = $1 AND person_key = $2",
+                                    class_id, person_key))
+
+
 async def classes_seeing(conn: asyncpg.Connection, meet_users: list[str], emails: list[str]) -> list[int]:
     """Classes in which a participant has one of these Meet identities."""
     rows = await conn.fetch(
@@ -256,10 +331,10 @@ async def classes_seeing(conn: asyncpg.Connection, meet_users: list[str], emails
 
 def _stored(row: asyncpg.Record) -> StoredLog:
     return StoredLog(row["log_id"], row["version"], row["computed"], row["content"],
-                     Overrides(row["override_billable_seconds"], row["override_status"]))
+                     Overrides(row["override_billable_seconds"], row["override_status"], row["override_reason"]))
 
 
-_LOG_COLUMNS = "log_id, version, computed, content, override_billable_seconds, override_status"
+_LOG_COLUMNS = "log_id, version, computed, content, override_billable_seconds, override_status, override_reason"
 
 
 async def lock_logs(conn: asyncpg.Connection, class_ids: list[int]) -> dict[int, dict[str, StoredLog]]:
@@ -338,19 +413,21 @@ async def save_logs(conn: asyncpg.Connection, writes: Sequence[tuple[ClassContex
 async def save_corrected(conn: asyncpg.Connection, log_id: int, version: int, overrides: Overrides,
                          content: dict) -> None:
     await conn.execute(
-        """UPDATE attendance_logs SET override_billable_seconds = $2, override_status = $3, content = $4,
-               version = $5, updated_at = now()
+        """UPDATE attendance_logs SET override_billable_seconds = $2, override_status = $3, override_reason = $4,
+               content = $5, version = $6, updated_at = now()
            WHERE log_id = $1""",
-        log_id, overrides.billable_seconds, overrides.status, content, version,
+        log_id, overrides.billable_seconds, overrides.status, overrides.reason, content, version,
     )
 
 
 async def add_correction(conn: asyncpg.Connection, log_id: int, correction: Correction, requested_by: str, *,
                          before: dict, computed: dict) -> int:
     return await conn.fetchval(
-        """INSERT INTO log_corrections (log_id, billable_seconds, status, reason, requested_by, before, computed)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING correction_id""",
-        log_id, correction.billable_seconds, correction.status, correction.reason, requested_by, before, computed,
+        """INSERT INTO log_corrections (log_id, billable_seconds, status, reason, allow_above_attended, requested_by,
+                                       before, computed)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING correction_id""",
+        log_id, correction.billable_seconds, correction.status, correction.reason, correction.allow_above_attended,
+        requested_by, before, computed,
     )
 
 

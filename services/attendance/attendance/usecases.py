@@ -12,11 +12,18 @@ from academy_common import outbox
 from attendance import repository
 from attendance.content import LogWrite, StoredLog, effective_content, payload, reconcile
 from attendance.corrections import Correction, apply, audited
-from attendance.identity import email_identity, identity_keys, user_identity
+from attendance.identity import email_identity, identity_keys, participant_identity, user_identity
 from attendance.merge import compute_logs, considered, finality
-from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched, class_finalized, log_updated
+from attendance.messages import (
+    ClassLifecycle,
+    ClassSnapshot,
+    DirectoryUpserted,
+    ParticipantsFetched,
+    class_finalized,
+    log_updated,
+)
 from attendance.metrics import LOGS_UPDATED
-from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster
+from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster, latest_entries
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +40,10 @@ class UnknownPerson(LookupError):
     pass
 
 
+class NotAGuest(ValueError):
+    """Only a guest log (still in the class) can be mapped to a roster member."""
+
+
 @dataclass(frozen=True)
 class Recomputed:
     outcome: str  # pending_class | cancelled | no_snapshot | changed | unchanged
@@ -40,18 +51,23 @@ class Recomputed:
     finalized: bool = False
 
 
-Incoming = ClassSnapshot | ClassLifecycle | ParticipantsFetched
+Incoming = ClassSnapshot | ClassLifecycle | ParticipantsFetched | DirectoryUpserted
 
 
 async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, policy: Policy,
                  now: datetime) -> dict[int, Recomputed]:
     """Store what the messages say, then recompute once each class they changed: a newer class
-    snapshot (roster, window, status) or any participant snapshot. Meet data is kept whatever
-    we know of the class; its logs follow once the class snapshot has arrived."""
+    snapshot (roster, window, status), any participant snapshot, or a newer directory entry of
+    a roster member (every class of theirs, final ones too: corrections are kept, and billing
+    turns a change in a closed month into an adjustment). Meet data is kept whatever we know
+    of the class; its logs follow once the class snapshot has arrived."""
     await repository.share_mappings(conn)
-    await repository.lock_classes(conn, [m.touch() for m in messages])
-    changed: set[int] = set()
-    for message in messages:
+    entries = latest_entries(m.entry() for m in messages if isinstance(m, DirectoryUpserted))
+    following = await repository.classes_of(conn, await repository.save_directory(conn, entries))
+    for_classes = [m for m in messages if not isinstance(m, DirectoryUpserted)]
+    await repository.lock_classes(conn, [m.touch() for m in for_classes], also=following)
+    changed: set[int] = set(following)
+    for message in for_classes:
         if isinstance(message, ClassSnapshot):
             if await repository.apply_class_snapshot(conn, message, cancelled=message.cancelled):
                 changed.add(message.class_id)
@@ -113,10 +129,14 @@ async def _plan_all(conn: asyncpg.Connection, ready: list[ClassState], policy: P
     ids = [state.class_id for state in ready]
     records = await repository.load_records(conn, ids)
     rosters = await repository.load_rosters(conn, ids)
+    directory = await repository.load_directory(
+        conn, (m.person_key for roster in rosters.values() for m in roster.members))
     mappings = await repository.load_mappings(
         conn, (key for found in records.values() for r in found for p in r.participants for key in identity_keys(p)))
+    in_class = await repository.load_class_mappings(conn, ids)
     stored = await repository.lock_logs(conn, ids)
-    return [plan(s, records[s.class_id], rosters[s.class_id], mappings, stored[s.class_id], policy) for s in ready]
+    return [plan(s, records[s.class_id], rosters[s.class_id].following(directory),
+                 {**mappings, **in_class[s.class_id]}, stored[s.class_id], policy) for s in ready]
 
 
 async def _save(conn: asyncpg.Connection, plans: list[ClassPlan], now: datetime) -> dict[int, Recomputed]:
@@ -148,7 +168,7 @@ async def correct_log(conn: asyncpg.Connection, log_id: int, correction: Correct
     if found is None:
         raise LogNotFound(log_id)
     state, stored = found
-    overrides = apply(stored.overrides, correction, state.window)
+    overrides = apply(stored.overrides, correction, state.window, stored.computed["attended_seconds"])
     await repository.add_correction(conn, log_id, correction, requested_by,
                                     before=audited(stored.content), computed=audited(stored.computed))
     content = effective_content(stored.computed, overrides)
@@ -172,3 +192,22 @@ async def map_identity(conn: asyncpg.Connection, *, meet_user: str | None, email
     await recompute_classes(conn, class_ids, policy, now)
     log.info("identity mapped", identities=identities, person_key=person_key, classes=class_ids)
     return class_ids
+
+
+async def map_guest(conn: asyncpg.Connection, *, log_id: int, person_key: str, policy: Policy,
+                    now: datetime) -> list[int]:
+    """Map a guest of one class (an anonymous or phone participant has no account or email to
+    remember) to a member of that class's roster, and recompute the class."""
+    await repository.own_mappings(conn)
+    found = await repository.guest_participants(conn, log_id)
+    if found is None:
+        raise LogNotFound(log_id)
+    class_id, participants = found
+    if not participants:
+        raise NotAGuest(f"attendance log {log_id} is not a guest's seen in its class")
+    if not await repository.on_roster(conn, class_id, person_key):
+        raise UnknownPerson(person_key)
+    await repository.save_class_mappings(conn, class_id, [participant_identity(p) for p in participants], person_key)
+    await recompute_classes(conn, [class_id], policy, now)
+    log.info("guest mapped", log_id=log_id, class_id=class_id, person_key=person_key)
+    return [class_id]

@@ -74,7 +74,8 @@ async def log_detail(pool: asyncpg.Pool, log_id: int) -> dict | None:
     if row is None:
         return None
     corrections = await pool.fetch(
-        """SELECT correction_id, billable_seconds, status, reason, requested_by, before, computed, created_at
+        """SELECT correction_id, billable_seconds, status, reason, allow_above_attended, requested_by, before,
+                  computed, created_at
            FROM log_corrections WHERE log_id = $1 ORDER BY correction_id""",
         log_id,
     )

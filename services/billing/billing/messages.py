@@ -92,6 +92,8 @@ class AttendanceLog(Message):
     billable_seconds: int = Field(ge=0, le=MAX_SECONDS)
     final: bool = False
     corrected: bool = False
+    billable_override: bool = False  # billable above attended: an admin's explicit override
+    correction_reason: str | None = Field(default=None, max_length=2000)
     removed: bool = False  # the person no longer belongs to the class: the log is not counted
 
 

@@ -38,6 +38,8 @@ class Current:
     amount_cents: int | None
     final: bool
     corrected: bool
+    billable_override: bool = False
+    correction_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,5 +98,7 @@ def _line(current: Current, reference: Month, currency: str | None, rate: int | 
         amount_cents=amount,
         provisional=not current.final,
         corrected=current.corrected,
+        billable_override=current.billable_override,
+        correction_reason=current.correction_reason,
         reference_period=reference,
     )

@@ -231,7 +231,8 @@ def _current(r: asyncpg.Record) -> Current:
         class_title=r["title"], scheduled_start=r["scheduled_start"], month=Month.from_date(r["month"]),
         student_id=r["student_id"], student_name=r["student_name"], cancelled=r["cancelled"], removed=r["removed"],
         billable_seconds=r["billable_seconds"], hourly_rate_cents=r["rate_cents"], currency=r["currency"],
-        amount_cents=r["amount_cents"], final=r["final"], corrected=r["corrected"])
+        amount_cents=r["amount_cents"], final=r["final"], corrected=r["corrected"],
+        billable_override=r["billable_override"], correction_reason=r["correction_reason"])
 
 
 def _billed(r: asyncpg.Record) -> Billed:

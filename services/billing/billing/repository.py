@@ -100,18 +100,22 @@ async def upsert_line(conn: asyncpg.Connection, party: Party, party_id: int, log
     removed log's line is kept (its version still counts) but, like a cancelled one, not billed."""
     applied = await conn.fetchval(
         """INSERT INTO attendance_lines AS l (class_id, person_key, log_id, party, party_id, student_id,
-               billable_seconds, final, corrected, removed, version, scheduled_start, month, cancelled)
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, s.start, local_month(s.start, $13), s.cancelled
+               billable_seconds, final, corrected, removed, version, scheduled_start, month, cancelled,
+               billable_override, correction_reason)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, s.start, local_month(s.start, $13), s.cancelled,
+                  $14, $15
            FROM (SELECT coalesce(c.scheduled_start, $12) AS start, coalesce(c.status = 'cancelled', false) AS cancelled
                  FROM (SELECT 1) AS one LEFT JOIN classes c ON c.class_id = $1) AS s
            ON CONFLICT (class_id, person_key) DO UPDATE SET log_id = EXCLUDED.log_id, party = EXCLUDED.party,
                party_id = EXCLUDED.party_id, student_id = EXCLUDED.student_id,
                billable_seconds = EXCLUDED.billable_seconds, final = EXCLUDED.final,
                corrected = EXCLUDED.corrected, removed = EXCLUDED.removed, version = EXCLUDED.version,
-               scheduled_start = EXCLUDED.scheduled_start, month = EXCLUDED.month, cancelled = EXCLUDED.cancelled
+               scheduled_start = EXCLUDED.scheduled_start, month = EXCLUDED.month, cancelled = EXCLUDED.cancelled,
+               billable_override = EXCLUDED.billable_override, correction_reason = EXCLUDED.correction_reason
            WHERE l.version < EXCLUDED.version RETURNING true""",
         log.class_id, log.person_key, log.log_id, party, party_id, log.student_id, log.billable_seconds,
-        log.final, log.corrected, log.removed, log.version, log.scheduled_start, zone)
+        log.final, log.corrected, log.removed, log.version, log.scheduled_start, zone,
+        log.billable_override, log.correction_reason if log.corrected else None)
     if applied:
         await conn.execute(_REPRICE + "l.class_id = $1 AND l.person_key = $2", log.class_id, log.person_key)
     return bool(applied)
@@ -170,7 +174,8 @@ async def month_lines(conn: asyncpg.Connection, party: Party, party_ids: Sequenc
                       ) -> dict[int, list[Line]]:
     rows = await conn.fetch(
         """SELECT l.party_id, l.class_id, c.title, l.scheduled_start, l.student_id, s.name AS student_name,
-                  l.billable_seconds, l.rate_cents, l.currency, l.amount_cents, l.final, l.corrected
+                  l.billable_seconds, l.rate_cents, l.currency, l.amount_cents, l.final, l.corrected,
+                  l.billable_override, l.correction_reason
            FROM attendance_lines l
            LEFT JOIN classes c ON c.class_id = l.class_id
            LEFT JOIN students s ON s.student_id = l.student_id
@@ -183,7 +188,8 @@ async def month_lines(conn: asyncpg.Connection, party: Party, party_ids: Sequenc
             kind="line", class_id=r["class_id"], class_title=r["title"], scheduled_start=r["scheduled_start"],
             student_id=r["student_id"], student_name=r["student_name"], billable_seconds=r["billable_seconds"],
             hourly_rate_cents=r["rate_cents"], currency=r["currency"], amount_cents=r["amount_cents"],
-            provisional=not r["final"], corrected=r["corrected"]))
+            provisional=not r["final"], corrected=r["corrected"], billable_override=r["billable_override"],
+            correction_reason=r["correction_reason"]))
     return lines
 
 
@@ -196,7 +202,7 @@ async def names(conn: asyncpg.Connection, party: Party, party_ids: Sequence[int]
 
 _CANDIDATE_COLUMNS = """l.class_id, l.person_key, l.party, l.party_id, c.title, l.scheduled_start, l.month,
     l.student_id, s.name AS student_name, l.cancelled, l.removed, l.billable_seconds, l.rate_cents, l.currency,
-    l.amount_cents, l.final, l.corrected"""
+    l.amount_cents, l.final, l.corrected, l.billable_override, l.correction_reason"""
 
 
 async def candidates(conn: asyncpg.Connection, party: Party, closed: Iterable[Month]) -> list[asyncpg.Record]:

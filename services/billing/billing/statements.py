@@ -33,6 +33,8 @@ class Line:
     amount_cents: int | None  # None: the line cannot be priced (see `error`)
     provisional: bool
     corrected: bool = False
+    billable_override: bool = False  # billed above attended by an admin's explicit override
+    correction_reason: str | None = None  # while corrected: the latest correction's reason
     reference_period: Month | None = None  # adjustments: the month whose bill they correct
 
     @property
@@ -138,6 +140,8 @@ def line_json(line: Line, party: Party) -> dict:
         "amount_cents": line.amount_cents,
         "provisional": line.provisional,
         "corrected": line.corrected,
+        "billable_override": line.billable_override,
+        "correction_reason": line.correction_reason,
         "reference": None if line.reference_period is None
         else {"period": str(line.reference_period), "class_id": line.class_id},
         "error": line.error,

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import asyncpg
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from academy_common import outbox, pagination
 from academy_common.events import Instant
-from academy_common.http import json_response, path_int, read_json, read_query, requires
+from academy_common.http import JsonBody, json_response, path_int, read_json, read_query, requires
 from academy_common.pagination import DEFAULT_LIMIT, Cursor, Limit
 from scheduler import classes_repo, messages
 from scheduler.classes import (
@@ -44,8 +44,7 @@ log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
 
-class NewClass(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewClass(JsonBody):
     title: Name
     teacher_id: Id
     student_ids: list[Id] = Field(max_length=500)
@@ -57,8 +56,7 @@ class NewClass(BaseModel):
         return Plan(self.title, self.teacher_id, tuple(self.student_ids), self.start, self.duration_minutes)
 
 
-class ClassPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClassPatch(JsonBody):
     title: Name | None = None
     teacher_id: Id | None = None
     student_ids: list[Id] | None = Field(default=None, max_length=500)
@@ -106,7 +104,7 @@ async def create_class(request: web.Request) -> web.Response:
         cls = realize(plan, class_id=class_id, version=1, space=space, teacher=teacher, students=students)
         await outbox.enqueue(conn, messages.class_changed("class.scheduled", cls, service.clock()))
     log.info("class scheduled", class_id=class_id, space_name=space.name, start=plan.start.isoformat())
-    return json_response(await _view(request, class_id), status=201)
+    return json_response(await _view(request, class_id), status=201, location=f"/api/schedule/classes/{class_id}")
 
 
 @routes.get("/api/schedule/classes")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from academy_common import outbox, pagination
-from academy_common.http import json_response, path_int, read_json, read_query, requires
+from academy_common.http import JsonBody, json_response, path_int, read_json, read_query, requires
 from academy_common.pagination import DEFAULT_LIMIT, Cursor, Limit
 from scheduler import directory_repo, messages
 from scheduler.directory import KINDS, STUDENT, Changes, Entry, Kind, apply
@@ -20,8 +20,7 @@ log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
 
-class NewEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewEntry(JsonBody):
     name: Name
     email: Email
 
@@ -30,8 +29,7 @@ class NewStudent(NewEntry):
     family_id: Id
 
 
-class EntryPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EntryPatch(JsonBody):
     name: Name | None = None
     email: Email | None = None
     active: Flag | None = None
@@ -64,7 +62,7 @@ async def _create(request: web.Request, kind: Kind) -> web.Response:
                                          family_id=getattr(body, "family_id", None))
         await outbox.enqueue(conn, messages.upserted(entry, service.clock()))
     log.info(f"{kind.name} created", **{kind.id_key: entry.id})
-    return json_response(_shown(entry), status=201)
+    return json_response(_shown(entry), status=201, location=f"/api/{kind.plural}/{entry.id}")
 
 
 async def _change(request: web.Request, kind: Kind, changes: Changes) -> web.Response:

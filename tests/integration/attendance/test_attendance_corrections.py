@@ -16,7 +16,8 @@ async def _bo_log_id(world, get_logs, *sessions) -> int:
 async def test_a_correction_is_shown_published_audited_and_survives_new_data(world, http, get_logs):
     log_id = await _bo_log_id(world, get_logs, (8, 25))
     response = await http.post(f"/monitoring/attendance-logs/{log_id}/corrections", headers=ADMIN,
-                               json={"billable_seconds": 3600, "status": "present", "reason": "bad connection"})
+                               json={"billable_seconds": 3600, "status": "present", "reason": "bad connection",
+                                     "allow_above_attended": True})
     assert response.status == 201, await response.text()
     corrected = await response.json()
     assert (corrected["billable_seconds"], corrected["status"], corrected["corrected"]) == (3600, "present", True)
@@ -41,12 +42,43 @@ async def test_a_correction_is_shown_published_audited_and_survives_new_data(wor
 
     # A second correction keeps the first one's status and audits what was shown before it.
     second = await http.post(f"/monitoring/attendance-logs/{log_id}/corrections", headers=ADMIN,
-                             json={"billable_seconds": 1800, "reason": "left the camera off"})
+                             json={"billable_seconds": 1500, "reason": "left the camera off"})
     detail = await second.json()
-    assert (detail["billable_seconds"], detail["status"], detail["version"]) == (1800, "present", 4)
+    assert (detail["billable_seconds"], detail["status"], detail["version"]) == (1500, "present", 4)
     assert [c["before"] for c in detail["corrections"]] == [
         {"billable_seconds": 17 * 60, "status": "late"}, {"billable_seconds": 3600, "status": "present"}]
     assert detail["corrections"][1]["computed"] == {"billable_seconds": 27 * 60, "status": "late"}
+
+
+async def test_marking_absent_or_excused_bills_nothing_unless_seconds_are_given(world, http, get_logs):
+    log_id = await _bo_log_id(world, get_logs, (0, 25))
+    url = f"/monitoring/attendance-logs/{log_id}/corrections"
+    absent = await (await http.post(url, headers=ADMIN, json={"status": "absent", "reason": "camera off"})).json()
+    assert (absent["status"], absent["billable_seconds"], absent["correction_reason"]) == ("absent", 0, "camera off")
+    partly = await (await http.post(url, headers=ADMIN, json={"status": "excused", "billable_seconds": 600,
+                                                               "reason": "left ill"})).json()
+    assert (partly["status"], partly["billable_seconds"], partly["attended_seconds"]) == ("excused", 600, 25 * 60)
+    await world.settle()
+    published = [(e["status"], e["billable_seconds"], e["correction_reason"]) for e in await world.log_events()
+                 if e["log_id"] == log_id]
+    assert published == [("present", 25 * 60, None), ("absent", 0, "camera off"), ("excused", 600, "left ill")]
+
+
+async def test_billable_above_attended_is_an_explicit_override_flagged_in_log_and_event(world, http, get_logs):
+    log_id = await _bo_log_id(world, get_logs, (0, 25))
+    url = f"/monitoring/attendance-logs/{log_id}/corrections"
+    refused = await http.post(url, headers=ADMIN, json={"billable_seconds": 3600, "reason": "whole class"})
+    assert refused.status == 422 and "allow_above_attended" in (await refused.json())["detail"]
+    response = await http.post(url, headers=ADMIN, json={"billable_seconds": 3600, "reason": "whole class",
+                                                         "allow_above_attended": True})
+    detail = await response.json()
+    assert (detail["billable_seconds"], detail["attended_seconds"], detail["billable_override"]) == \
+           (3600, 25 * 60, True)
+    assert detail["corrections"][0]["allow_above_attended"] is True
+    await world.settle()
+    latest = [e for e in await world.log_events() if e["log_id"] == log_id][-1]
+    assert (latest["billable_override"], latest["corrected"], latest["correction_reason"]) == \
+           (True, True, "whole class")
 
 
 async def test_a_correction_that_changes_nothing_is_audited_but_not_published(world, http, get_logs):
@@ -71,7 +103,10 @@ BAD_CORRECTIONS = [
     (ADMIN, {"status": "gone", "reason": "x"}, 422),
     (ADMIN, {"billable_seconds": -1, "reason": "x"}, 422),
     (ADMIN, {"billable_seconds": "60", "reason": "x"}, 422),
-    (ADMIN, {"billable_seconds": 3601, "reason": "more than the class"}, 422),
+    (ADMIN, {"billable_seconds": 3601, "reason": "more than the class", "allow_above_attended": True}, 422),
+    (ADMIN, {"billable_seconds": 25 * 60 + 1, "reason": "more than attended"}, 422),
+    (ADMIN, {"billable_seconds": 60, "reason": "x", "allow_above_attended": "yes"}, 422),
+    (ADMIN, {"status": "excused ", "reason": "x"}, 422),
     (ADMIN, {"billable_seconds": 2**40, "reason": "x"}, 422),
     (ADMIN, {"status": "present", "reason": "x", "minutes": 3}, 422),
     (ADMIN, [], 422),

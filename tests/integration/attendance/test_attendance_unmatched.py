@@ -107,6 +107,10 @@ BAD_MAPPINGS = [
     (ADMIN, {"meet_user": "users/55", "person": {"role": "student", "id": "4"}}, 422),
     (ADMIN, {"meet_user": "users/55", "display_name": "Cy", "person": {"role": "student", "id": 4}}, 422),
     (ADMIN, {"meet_user": "users/55", "person": {"role": "teacher", "id": 4}}, 422),
+    (ADMIN, {"log_id": 1, "meet_user": "users/55", "person": {"role": "student", "id": 4}}, 422),
+    (ADMIN, {"log_id": "1", "person": {"role": "student", "id": 4}}, 422),
+    (ADMIN, {"log_id": 0, "person": {"role": "student", "id": 4}}, 422),
+    (ADMIN, {"log_id": 999999, "person": {"role": "student", "id": 4}}, 404),
 ]
 
 
@@ -123,3 +127,38 @@ async def test_unmatched_needs_a_token_and_checks_its_parameters(http):
     assert (await http.get("/monitoring/unmatched")).status == 401
     assert (await http.get("/monitoring/unmatched", headers=BILLING)).status == 200
     assert (await http.get("/monitoring/unmatched", params={"class_id": "x"}, headers=VIEWER)).status == 422
+
+
+async def test_an_anonymous_or_phone_guest_is_mapped_to_a_roster_member_for_one_class(world, http, get_logs):
+    phone = participant("c7", "p8", [(0, 40)], kind="phone", name="+1 555-0100")
+    for class_id, start in ((7, 0), (8, 120)):
+        await world.publish("class.scheduled", class_data(class_id, start=start))
+    await world.publish("meet.participants.fetched", snapshot_data(7, record("c7", -5, None, phone), fetched=45))
+    # Class 8's call has a participant of the same name: another call, another person.
+    other = participant("c7", "p8", [(120, 150)], kind="phone", name="+1 555-0100")
+    await world.publish("meet.participants.fetched",
+                        snapshot_data(8, record("c7", 115, None, other), fetched=160, start=120))
+    await world.settle()
+    guest_key = "guest:phone:conferenceRecords/c7/participants/p8"
+    guest = by_person(await get_logs(class_id=7))[guest_key]
+
+    refused = await http.post("/monitoring/unmatched/mappings", headers=ADMIN,
+                              json={"log_id": guest["log_id"], "person": {"role": "student", "id": 5}})
+    assert refused.status == 422  # Di is on no roster of class 7
+    mapped = await http.post("/monitoring/unmatched/mappings", headers=ADMIN,
+                             json={"log_id": guest["log_id"], "person": {"role": "student", "id": 4}})
+    assert mapped.status == 201, await mapped.text()
+    assert (await mapped.json())["recomputed_class_ids"] == [7]
+    await world.settle()
+    class7 = by_person(await get_logs(class_id=7))
+    assert guest_key not in class7 and class7["student:4"]["billable_seconds"] == 40 * 60
+    class8 = by_person(await get_logs(class_id=8))
+    assert guest_key in class8 and class8["student:4"]["status"] == "absent"
+
+    again = await http.post("/monitoring/unmatched/mappings", headers=ADMIN,
+                            json={"log_id": guest["log_id"], "person": {"role": "student", "id": 4}})
+    assert again.status == 422  # the log was removed: no guest left to map
+    teacher_log = class7["teacher:1"]["log_id"]
+    not_guest = await http.post("/monitoring/unmatched/mappings", headers=ADMIN,
+                                json={"log_id": teacher_log, "person": {"role": "student", "id": 4}})
+    assert not_guest.status == 422

@@ -51,7 +51,8 @@ def klass(class_id: int, start: datetime, *, minutes: int = 60, teacher_id: int 
 def log_data(class_id: int, start: datetime, *, role: str = "student", student_id: int | None = 3,
              family_id: int | None = 2, teacher_id: int | None = None, seconds: int = 3600,
              final: bool = True, version: int = 1, corrected: bool = False, removed: bool = False,
-             minutes: int = 60) -> dict[str, Any]:
+             minutes: int = 60, attended: int | None = None, correction_reason: str | None = None
+             ) -> dict[str, Any]:
     person_key = {"student": f"student:{student_id}", "teacher": f"teacher:{teacher_id}"}.get(role, "guest:users/9")
     if role != "student":
         student_id = family_id = None
@@ -61,8 +62,10 @@ def log_data(class_id: int, start: datetime, *, role: str = "student", student_i
         "role": role, "teacher_id": teacher_id, "student_id": student_id, "family_id": family_id,
         "email": "p@x.org", "display_name": "P", "scheduled_start": rfc3339(start),
         "scheduled_end": rfc3339(start + timedelta(minutes=minutes)), "first_join": rfc3339(start), "last_leave": None,
-        "joins": 1, "attended_seconds": seconds, "billable_seconds": seconds, "status": "present",
-        "late": False, "left_early": False, "final": final, "corrected": corrected, "removed": removed,
+        "joins": 1, "attended_seconds": seconds if attended is None else attended, "billable_seconds": seconds,
+        "status": "present", "late": False, "left_early": False, "final": final, "corrected": corrected,
+        "billable_override": attended is not None and seconds > attended, "correction_reason": correction_reason,
+        "removed": removed,
     }
 
 

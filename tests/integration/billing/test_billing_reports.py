@@ -37,8 +37,8 @@ async def test_a_month_bills_each_student_line_and_pays_the_teacher(api, feed):
     assert line == {
         "kind": "line", "class_id": 10, "class_title": "Algebra 1", "scheduled_start": "2025-03-10T15:00:00Z",
         "student_id": 3, "student_name": "Bo", "billable_seconds": 3300, "hourly_rate_cents": 2500,
-        "currency": "EUR", "amount_cents": 2292, "provisional": False, "corrected": False, "reference": None,
-        "error": None,
+        "currency": "EUR", "amount_cents": 2292, "provisional": False, "corrected": False,
+        "billable_override": False, "correction_reason": None, "reference": None, "error": None,
     }  # 3300 s × 25.00/h = 22.9166… → 2292 cents
     assert smith["totals"] == [{"currency": "EUR", "amount_cents": 2292, "billable_seconds": 3300}]
     # Jones has no rate: an error line, never a silent zero, and outside every total.

@@ -113,15 +113,57 @@ def test_effective_content_applies_only_what_was_overridden():
 
 
 def test_apply_correction_keeps_earlier_overrides_and_checks_limits():
-    first = apply(Overrides(), Correction("teacher confirmed", billable_seconds=1200), WINDOW)
-    second = apply(first, Correction("was there", status="present"), WINDOW)
-    assert second == Overrides(1200, "present") and second.corrected
-    assert apply(second, Correction("full", billable_seconds=3600), WINDOW) == Overrides(3600, "present")
+    first = apply(Overrides(), Correction("teacher confirmed", billable_seconds=1200), WINDOW, 1800)
+    second = apply(first, Correction("was there", status="present"), WINDOW, 1800)
+    assert second == Overrides(1200, "present", "was there") and second.corrected
+    full = Correction("full", billable_seconds=3600, allow_above_attended=True)
+    assert apply(second, full, WINDOW, 1800) == Overrides(3600, "present", "full")
     with pytest.raises(CorrectionRejected):
-        apply(second, Correction("too much", billable_seconds=3601), WINDOW)
+        apply(second, Correction("too much", billable_seconds=3601, allow_above_attended=True), WINDOW, 3600)
     with pytest.raises(CorrectionRejected):
-        apply(second, Correction("nothing"), WINDOW)
+        apply(second, Correction("nothing"), WINDOW, 1800)
     assert not Overrides().corrected
+
+
+# (correction, attended seconds) → the overrides, or None: rejected.
+CORRECTIONS = [
+    # A status that bills nothing sets billable to 0, unless the correction gives seconds too.
+    (Correction("no show", status="absent"), 1800, Overrides(0, "absent", "no show")),
+    (Correction("ill", status="excused"), 1800, Overrides(0, "excused", "ill")),
+    (Correction("partly", status="absent", billable_seconds=600), 1800, Overrides(600, "absent", "partly")),
+    (Correction("there", status="present"), 1800, Overrides(None, "present", "there")),
+    (Correction("late", status="late"), 0, Overrides(None, "late", "late")),
+    # Billable up to attended is a plain correction; above it only as an explicit override.
+    (Correction("exact", billable_seconds=1800), 1800, Overrides(1800, None, "exact")),
+    (Correction("one more", billable_seconds=1801), 1800, None),
+    (Correction("one more", billable_seconds=1801, allow_above_attended=True), 1800,
+     Overrides(1801, None, "one more")),
+    (Correction("zero", billable_seconds=0), 0, Overrides(0, None, "zero")),
+    (Correction("never there", billable_seconds=1), 0, None),
+    (Correction("whole class", billable_seconds=3600, allow_above_attended=True), 0,
+     Overrides(3600, None, "whole class")),
+    (Correction("more than the class", billable_seconds=3601, allow_above_attended=True), 0, None),
+]
+
+
+@pytest.mark.parametrize(("correction", "attended", "expected"), CORRECTIONS)
+def test_a_correction_keeps_status_and_money_consistent(correction, attended, expected):
+    if expected is None:
+        with pytest.raises(CorrectionRejected):
+            apply(Overrides(), correction, WINDOW, attended)
+    else:
+        assert apply(Overrides(), correction, WINDOW, attended) == expected
+
+
+def test_billable_above_attended_is_flagged_with_the_reason():
+    base = computed_content(CTX, computed(record("c1", -5, None, bo((10, 20))))[1], final=False)
+    assert (base["billable_override"], base["correction_reason"]) == (False, None)
+    above = effective_content(base, Overrides(3600, None, "whole class"))
+    assert (above["billable_override"], above["correction_reason"], above["corrected"]) == (True, "whole class", True)
+    at = effective_content(base, Overrides(base["attended_seconds"], None, "checked"))
+    assert (at["billable_override"], at["correction_reason"]) == (False, "checked")
+    absent = effective_content(base, Overrides(0, "absent", "no show"))
+    assert (absent["billable_seconds"], absent["status"], absent["billable_override"]) == (0, "absent", False)
 
 
 def test_audit_values_are_the_correctable_ones():

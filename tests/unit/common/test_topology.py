@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 
 from academy_common import topology
-from attendance.messages import CLASS_LIFECYCLE, CLASS_SNAPSHOTS, PARTICIPANTS_FETCHED
+from attendance.messages import CLASS_LIFECYCLE, CLASS_SNAPSHOTS, DIRECTORY, PARTICIPANTS_FETCHED
 from billing.handlers import Projection
 from meet_fetcher.messages import REQUESTED
 
 
 @pytest.mark.parametrize(("queue", "handled"), [
-    ("attendance.events", {*CLASS_SNAPSHOTS, *CLASS_LIFECYCLE, PARTICIPANTS_FETCHED}),
+    ("attendance.events", {*CLASS_SNAPSHOTS, *CLASS_LIFECYCLE, PARTICIPANTS_FETCHED, *DIRECTORY}),
     ("billing.events", set(Projection("UTC").handlers)),
     ("meet-fetcher.fetch-requests", {REQUESTED}),
     ("scheduler.fetch-outcomes", {"meet.fetch_failed", "attendance.class.finalized"}),
