@@ -30,11 +30,11 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 
-# Third-party run-time dependencies first (pinned once for the whole monorepo; the test and
-# lint tools of requirements-dev.txt never enter an image): this layer is shared by every
-# service image and only rebuilt when requirements.txt changes.
+# Third-party run-time dependencies first, from the monorepo's lock (`make lock`: every package
+# checked against its hash; the test and lint tools of requirements-dev.txt never enter an
+# image): this layer is shared by every service image and only rebuilt when requirements.txt changes.
 COPY requirements.txt ./requirements.txt
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 # Then the shared library and the one service this image is for.
 COPY libs/common ./libs/common

@@ -4,14 +4,17 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PACKAGES := libs/common $(sort $(dir $(wildcard services/*/pyproject.toml)))
 PYTEST_ARGS ?=
+# The lock tool (pinned in requirements-dev.txt); the monorepo's own packages stay out of the locks.
+LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 --custom-compile-command "make lock" $(UPGRADE:1=--upgrade) \
+        $(addprefix --no-emit-package ,academy-common $(notdir $(filter services/%,$(PACKAGES:/=))))
 
-.PHONY: install infra test test-unit test-fast run demo reset bench contracts clean
+.PHONY: install infra test test-unit test-fast run demo reset bench contracts config-table lock clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES:/=))
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) is not installed: install Python 3.11 or newer, or pass PYTHON=python3.x" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: $(PYTHON) is older than 3.11: pass PYTHON=python3.11 (or newer)" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
@@ -39,8 +42,16 @@ reset: install  ## deletes the development database and vhost (asks first; YES=1
 bench: install infra  ## every benchmark (or BENCH=bench.meet_calls for one)
 	$(PY) -m bench $(BENCH)
 
-contracts: install  ## docs/asyncapi.yaml and docs/events/*.schema.json from academy_common.contracts
+contracts: install  ## docs/asyncapi.yaml and docs/events/*.schema.json (academy_common.contracts), the settings table (settings classes)
 	$(PY) -m scripts.contracts
+	$(PY) -m scripts.config_table --write
+
+lock: install  ## re-lock requirements*.txt (hashes) from the pyprojects and requirements*.in; UPGRADE=1: newest versions
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
+
+config-table: install  ## regenerate the settings table of docs/operations.md from the settings classes
+	$(PY) -m scripts.config_table --write
 
 clean:
 	rm -rf $(VENV) .run

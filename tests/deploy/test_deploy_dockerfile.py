@@ -52,7 +52,7 @@ def test_service_folder_is_buildable(name: str) -> None:
 
 
 def test_shared_inputs_exist() -> None:
-    assert (REPO / "requirements.txt").is_file(), "the Dockerfile installs the pinned requirements.txt"
+    assert (REPO / "requirements.txt").is_file(), "the Dockerfile installs the hashed lock requirements.txt"
     assert (REPO / "libs" / "common" / "pyproject.toml").is_file()
 
 
@@ -95,11 +95,13 @@ BROKEN = [
     ("shell-form entrypoint", ('ENTRYPOINT ["/usr/local/bin/academy-service"]',
                                "ENTRYPOINT /usr/local/bin/academy-service"), "exec (JSON) form"),
     ("no editable install", ("pip install --no-deps -e libs/common", "pip install libs/common"), "--no-deps -e"),
-    ("dev tools in the image", ("RUN pip install -r requirements.txt",
+    ("dev tools in the image", ("RUN pip install --require-hashes -r requirements.txt",
                                 "COPY requirements-dev.txt ./\nRUN pip install -r requirements.txt -r requirements-dev.txt"),
      "requirements-dev.txt"),
-    ("only the dev lock", ("pip install -r requirements.txt", "pip install -r requirements-dev.txt"),
-     "requirements.txt is not installed"),
+    ("only the dev lock", ("pip install --require-hashes -r requirements.txt",
+                           "pip install --require-hashes -r requirements-dev.txt"), "requirements.txt is not installed"),
+    ("hashes not required", ("pip install --require-hashes -r requirements.txt", "pip install -r requirements.txt"),
+     "without --require-hashes"),
 ]
 
 

@@ -309,15 +309,19 @@ class MeetApiSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
-    meet_api_endpoint: str | None = None  # unset = Google
-    people_api_endpoint: str | None = None
-    google_credentials_file: Path | None = None
-    meet_api_threads: int = Field(default=32, ge=1, le=512)
-    meet_api_timeout_s: float = Field(default=30.0, gt=0)
-    meet_api_retry_attempts: int = Field(default=5, ge=1, le=50)
-    meet_api_retry_initial_s: float = Field(default=0.5, ge=0)
-    meet_api_retry_max_s: float = Field(default=10.0, ge=0)
-    meet_api_retry_budget_s: float = Field(default=30.0, ge=0)
+    meet_api_endpoint: str | None = Field(default=None, description=(
+        "the Meet REST API's base URL: unset means Google (leave it unset in production); the emulator's in tests"))
+    people_api_endpoint: str | None = Field(default=None, description="the same for the People API (email lookup)")
+    google_credentials_file: Path | None = Field(default=None, description=(
+        "a service-account key (domain-wide delegation) or a user OAuth token, see services/meet-fetcher/README.md; "
+        "mounted from `academy-google-credentials` in Kubernetes"))
+    meet_api_threads: int = Field(default=32, ge=1, le=512, description=(
+        "threads running the blocking Google client in one replica: its Meet calls in flight"))
+    meet_api_timeout_s: float = Field(default=30.0, gt=0, description="timeout of one Google API call")
+    meet_api_retry_attempts: int = Field(default=5, ge=1, le=50, description="tries of a call answered 429 or 5xx")
+    meet_api_retry_initial_s: float = Field(default=0.5, ge=0, description="first backoff between those tries")
+    meet_api_retry_max_s: float = Field(default=10.0, ge=0, description="longest backoff")
+    meet_api_retry_budget_s: float = Field(default=30.0, ge=0, description="total time one call may spend retrying")
 
     @field_validator("meet_api_endpoint", "people_api_endpoint", "google_credentials_file", mode="before")
     @classmethod

@@ -100,7 +100,7 @@ class Service:
         s = self.settings
         if self.schema is not None:
             await self.migrate()
-            self.pool = await create_pool(s.database_url, self.schema)
+            self.pool = await create_pool(s.database_url, self.schema, max_size=s.db_pool_max_size)
         self.bus = await Bus.connect(
             s.amqp_url, s.bus_exchange, publish_timeout=s.publish_timeout_s,
             max_attempts=s.consumer_max_attempts, retry_delay_s=s.consumer_retry_delay_s,

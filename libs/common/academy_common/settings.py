@@ -86,37 +86,60 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore",
                                       hide_input_in_errors=True)
 
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/academy"
-    api_tokens: TokenMap = Field(default_factory=dict)
-    academy_timezone: str = "UTC"
-    http_host: str = "127.0.0.1"  # development stays local; containers set 0.0.0.0
-    http_port: int = Field(default=8080, ge=0, le=65535)
-    log_level: str = "INFO"
-    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
-    bus_exchange: str = "academy.events"
+    amqp_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/",
+                          description="RabbitMQ URL (a secret: from `academy-secrets` in Kubernetes)")
+    database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/academy",
+                              description="PostgreSQL URL (a secret: from `academy-secrets` in Kubernetes)")
+    api_tokens: TokenMap = Field(default_factory=dict, description=(
+        "`role=token` or `role:name=token` items, comma-separated (a secret); see [API tokens](#api-tokens)"))
+    academy_timezone: str = Field(default="UTC", description=(
+        "the zone that decides which day and month a class falls in (bills): change it only between billing periods"))
+    http_host: str = Field(default="127.0.0.1", description=(
+        "the address the HTTP server binds: loopback only in development; containers (compose, Kubernetes) set "
+        "`0.0.0.0` explicitly"))
+    http_port: int = Field(default=8080, ge=0, le=65535, description=(
+        "the HTTP port (0: any free port); set per Deployment in Kubernetes"))
+    log_level: str = Field(default="INFO", description="structlog level")
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$", description=(
+        "`json` (one object a line on stdout), `console`, or `auto`: console on a terminal, JSON otherwise"))
+    bus_exchange: str = Field(default="academy.events", description="the topic exchange every event goes through")
     # Isolation knobs for tests and shared brokers; production leaves them empty.
-    queue_prefix: str = ""
-    bus_queue_type: str = Field(default="quorum", pattern="^(quorum|classic)$")
-    db_schema: str = ""
-    consumer_prefetch: int = Field(default=16, ge=1, le=1000)
-    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
-    consumer_retry_delay_s: float = Field(default=5.0, gt=0)
-    consumer_outage_window_s: float = Field(default=1800.0, gt=0)
-    publish_timeout_s: float = Field(default=10.0, gt=0)
-    # Larger bodies are refused by publishers and dead-lettered unparsed by consumers. A 300-person
-    # snapshot is ~0.3 MiB; keep it under RabbitMQ's max_message_size (128 MiB by default).
-    bus_max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=1024)
-    outbox_poll_s: float = Field(default=1.0, gt=0)
-    # An outbox event the broker returns (no queue bound) waits 1 s, 2 s, 4 s ... up to the
-    # maximum, and moves to outbox_dead after this many returns (about an hour with these).
-    outbox_backoff_s: float = Field(default=1.0, gt=0)
-    outbox_backoff_max_s: float = Field(default=300.0, gt=0)
-    outbox_max_attempts: int = Field(default=20, ge=1, le=1000)
-    drain_timeout_s: float = Field(default=25.0, gt=0)
-    # Processed-event marks (consumer idempotency) are deleted at this age, checked every interval.
-    processed_events_retention_s: float = Field(default=14 * 86400.0, gt=0)
-    processed_events_prune_interval_s: float = Field(default=3600.0, gt=0)
+    queue_prefix: str = Field(default="", description=(
+        "prefix of every queue name (isolates test runs on a shared broker; production leaves it empty)"))
+    bus_queue_type: str = Field(default="quorum", pattern="^(quorum|classic)$", description=(
+        "queue type the topology declares: `quorum` in production, `classic` only for tests"))
+    db_schema: str = Field(default="", description=(
+        "the service's PostgreSQL schema (empty: the service's own name); tests isolate themselves with it"))
+    db_pool_max_size: int = Field(default=10, ge=1, le=1000, description=(
+        "database connections one replica opens at most. A billing CSV export holds one only while it reads "
+        "the month into a temporary file (memory up to 4 MiB, then `/tmp`, 1 GiB on billing pods), never while "
+        "the client downloads it"))
+    consumer_prefetch: int = Field(default=16, ge=1, le=1000, description=(
+        "unacknowledged messages a consumer takes at once (the fetchers use `FETCH_CONCURRENCY`)"))
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100, description=(
+        "tries of a failing handler before its message is dead-lettered (the quorum queue's delivery limit)"))
+    consumer_retry_delay_s: float = Field(default=5.0, gt=0, description=(
+        "wait in the retry queue between two tries (its `x-message-ttl`)"))
+    consumer_outage_window_s: float = Field(default=1800.0, gt=0, description=(
+        "while PostgreSQL or RabbitMQ is down a message is retried without counting tries, for at most this long"))
+    publish_timeout_s: float = Field(default=10.0, gt=0, description="wait for the broker to confirm one publish")
+    bus_max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=1024, description=(
+        "largest event body (4 MiB; a 300-person snapshot is ~0.3 MiB): a publisher refuses a larger one (an "
+        "outbox relay moves it to `outbox_dead`), a consumer dead-letters it unread (`x-error: message too "
+        "large: …`). Keep it below RabbitMQ's `max_message_size`"))
+    outbox_poll_s: float = Field(default=1.0, gt=0, description="how often the outbox relay looks for new events")
+    outbox_backoff_s: float = Field(default=1.0, gt=0, description=(
+        "first wait of an outbox event the broker returned (no queue bound); doubles each return"))
+    outbox_backoff_max_s: float = Field(default=300.0, gt=0, description="longest such wait")
+    outbox_max_attempts: int = Field(default=20, ge=1, le=1000, description=(
+        "returns before the event moves to `outbox_dead` (about an hour with the defaults)"))
+    drain_timeout_s: float = Field(default=25.0, gt=0, description=(
+        "on SIGTERM, how long handlers in flight may finish; see [Graceful shutdown](#graceful-shutdown)"))
+    processed_events_retention_s: float = Field(default=14 * 86400.0, gt=0, description=(
+        "consumers' processed-event marks (idempotency) are deleted at this age (14 days), never under the "
+        "redelivery bound; see [Processed events](#processed-events)"))
+    processed_events_prune_interval_s: float = Field(default=3600.0, gt=0, description=(
+        "how often those marks are pruned"))
 
     @field_validator("academy_timezone")
     @classmethod

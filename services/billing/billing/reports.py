@@ -1,4 +1,4 @@
-"""Use cases: a month's statements (live or frozen) page by page, and closing a month.
+"""Use cases: a month's statements (live or frozen) page by page or as CSV, and closing a month.
 
 An open month is computed from the projection on every request: the month's running totals
 (kept by the database on every line write), the page's lines, and the adjustments that the
@@ -8,10 +8,12 @@ frozen when it closed, unchanged.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -20,6 +22,7 @@ from prometheus_client import Counter
 
 from academy_common.events import rfc3339
 from billing import repository as repo
+from billing.csv_export import grand_total_rows, render, statement_rows
 from billing.months import Month
 from billing.rates import PARTIES, Party
 from billing.reconcile import Billed, Current, reconcile
@@ -29,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 PERIODS_CLOSED = Counter("billing_periods_closed_total", "Billing months closed")
 PLURAL = {"family": "families", "teacher": "teachers"}
+SPOOL_MEMORY_BYTES = 4 * 1024 * 1024  # a CSV export larger than this spools to a temporary file
 
 
 class AlreadyClosed(Exception):
@@ -128,6 +132,27 @@ async def all_statements(conn: asyncpg.Connection, view: MonthView, chunk: int) 
     while after is not None:
         documents, after = await view.page(conn, after, chunk)
         yield documents
+
+
+@asynccontextmanager
+async def csv_spool(pool: asyncpg.Pool, party: Party, month: Month, *, chunk: int) -> AsyncIterator[BinaryIO]:
+    """The whole month as CSV (every statement's lines and totals, then the grand totals) in a
+    temporary file, positioned at its start, closed when the block ends.
+
+    Read in one snapshot and written out before anyone sends it: the connection is back in
+    the pool before the first byte goes to the client, so a slow reader holds a file, not a
+    connection (memory up to SPOOL_MEMORY_BYTES, then disk).
+    """
+    period = str(month)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            view = await month_view(conn, party, month)
+            spool.write(render(party, [], header=True).encode())
+            async for documents in all_statements(conn, view, chunk):
+                spool.write(render(party, [row for d in documents for row in statement_rows(party, period, d)]).encode())
+            spool.write(render(party, grand_total_rows(party, period, view.head())).encode())
+        spool.seek(0)
+        yield spool
 
 
 # -- closing ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The billing HTTP API: month reports (JSON or CSV), rates, period close. Money needs billing or admin."""
 from __future__ import annotations
 
+import io
 import time
 from datetime import UTC, datetime
 
@@ -22,7 +23,6 @@ from academy_common.http import (
 )
 from academy_common.service import SERVICE_KEY, Service
 from billing import repository as repo
-from billing.csv_export import grand_total_rows, render, statement_rows
 from billing.months import MAX_YEAR, MIN_YEAR, Month
 from billing.rates import MAX_RATE_CENTS, Party, Rate, parse_effective_from
 from billing.reports import (
@@ -30,8 +30,8 @@ from billing.reports import (
     AlreadyClosed,
     MissingRates,
     NotOver,
-    all_statements,
     close_month,
+    csv_spool,
     month_view,
     period_document,
     report,
@@ -41,6 +41,7 @@ routes = web.RouteTableDef()
 
 REPORT_SECONDS = Histogram("billing_report_duration_seconds", "Month report time to the last byte",
                            ["party", "format"])
+SEND_BYTES = 64 * 1024  # CSV sent in blocks of this size: each waits for the client to take the previous one
 RATE_CHANGES = Counter("billing_rate_changes_total", "Rate entries added or replaced", ["party"])
 
 
@@ -92,19 +93,16 @@ async def _month_report(request: web.Request, party: Party) -> web.StreamRespons
 
 
 async def _csv_report(request: web.Request, service: Service, party: Party, month: Month) -> web.StreamResponse:
-    """The whole month, streamed: every statement's lines and totals, then the grand totals."""
-    period = str(month)
-    response = web.StreamResponse(headers={
-        "Content-Disposition": f'attachment; filename="{PLURAL[party]}-{period}.csv"'})
-    response.content_type, response.charset = "text/csv", "utf-8"
-    async with service.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        view = await month_view(conn, party, month)
+    """The whole month, read into a spool first (no connection held while the client reads), then sent."""
+    async with csv_spool(service.pool, party, month, chunk=service.settings.export_chunk_size) as spool:
+        response = web.StreamResponse(headers={
+            "Content-Disposition": f'attachment; filename="{PLURAL[party]}-{month}.csv"'})
+        response.content_type, response.charset = "text/csv", "utf-8"
+        response.content_length = spool.seek(0, io.SEEK_END)
+        spool.seek(0)
         await response.prepare(request)
-        await response.write(render(party, [], header=True).encode())
-        async for documents in all_statements(conn, view, service.settings.export_chunk_size):
-            rows = [row for document in documents for row in statement_rows(party, period, document)]
-            await response.write(render(party, rows).encode())
-        await response.write(render(party, grand_total_rows(party, period, view.head())).encode())
+        while block := spool.read(SEND_BYTES):
+            await response.write(block)
     await response.write_eof()
     return response
 

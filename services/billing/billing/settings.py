@@ -8,8 +8,9 @@ from academy_common.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     http_port: int = Field(default=8083, ge=0, le=65535)
-    # Statements (families or teachers) per page of a JSON month report.
-    report_page_size: int = Field(default=100, ge=1, le=10_000)
-    report_max_page_size: int = Field(default=1000, ge=1, le=10_000)
-    # Statements fetched per database round trip while streaming CSV or closing a month.
-    export_chunk_size: int = Field(default=500, ge=1, le=10_000)
+    report_page_size: int = Field(default=100, ge=1, le=10_000, description=(
+        "billing: statements (families or teachers) per page of a JSON month report when no `limit` is given"))
+    report_max_page_size: int = Field(default=1000, ge=1, le=10_000, description=(
+        "billing: the largest `limit` of a JSON month report"))
+    export_chunk_size: int = Field(default=500, ge=1, le=10_000, description=(
+        "billing: statements per database round trip for CSV and month closing"))

@@ -42,7 +42,7 @@ class ScenarioError(ValueError):
 def read_scenario_file(path: str | Path) -> dict[str, Any]:
     text = Path(path).read_text()
     if Path(path).suffix.lower() in (".yaml", ".yml"):
-        import yaml  # optional dependency, only for YAML files
+        import yaml  # only YAML scenario files need it
 
         data = yaml.safe_load(text)
     else:
