@@ -1,4 +1,4 @@
-"""The events the scheduler publishes (docs/events.md), built from domain values.
+"""The events the scheduler publishes (docs/events.md), built from domain values, and those it hears back.
 
 Ids are derived from what the event stands for (an entity version, an occurrence), so a
 replay or a racing replica produces the same id and consumers dedupe it.
@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from academy_common.events import CloudEvent, deterministic_id, new_event, rfc3339
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from academy_common.events import CloudEvent, deterministic_id, new_event, refuse_nul, rfc3339
 from scheduler.classes import Class
 from scheduler.directory import Entry
 from scheduler.timetable import Occurrence
@@ -81,3 +83,30 @@ def fetch_request(occurrence: Occurrence, live: LiveClass, now: datetime) -> dic
 def session_id(class_id: int) -> str:
     """One session per class (a class cannot move once started): the same id on every replica."""
     return deterministic_id("scheduler", "session", class_id)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    _storable = field_validator("*")(refuse_nul)
+
+
+class FetchError(_Payload):
+    kind: str = Field(min_length=1, max_length=100)
+    status: int | None = None
+    message: str = Field(default="", max_length=10_000)
+
+
+class FetchFailed(_Payload):
+    class_id: int = Field(gt=0, lt=2**63)
+    request_id: str = Field(min_length=1, max_length=200)
+    reason: str
+    error: FetchError
+    retryable: bool
+    failed_at: AwareDatetime
+
+
+class ClassFinalized(_Payload):
+    class_id: int = Field(gt=0, lt=2**63)
+    session_id: str | None = None
+    finalized_at: AwareDatetime
