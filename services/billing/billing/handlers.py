@@ -1,4 +1,4 @@
-"""Event handlers: the directory, classes and attendance logs into billing's own tables.
+"""Bus handler of `billing.events`: parse the typed payloads, run the projection's use case, count the outcome.
 
 Each runs in the consumer's transaction with its processed-event mark (redelivery is a
 no-op), and every upsert is guarded by the entity's version (an older or repeated snapshot
@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-import structlog
 from prometheus_client import Counter
 
 from academy_common.bus import PermanentError
 from academy_common.events import CloudEvent
-from billing import repository as repo
+from billing import usecases
 from billing.messages import (
     AttendanceLog,
     ClassFinalized,
@@ -23,17 +22,10 @@ from billing.messages import (
     StudentUpserted,
     TeacherUpserted,
 )
-from billing.rates import Party
-
-log = structlog.get_logger(__name__)
 
 EVENTS = Counter("billing_events_applied_total", "Events billing consumed, by outcome", ["type", "outcome"])
 
 QUEUE = "billing.events"
-
-
-class FamilyUnknown(RuntimeError):
-    """A student's line cannot be billed yet: retried, as student.upserted may still be on its way."""
 
 
 def _outcome(event: CloudEvent, applied: bool) -> None:
@@ -63,55 +55,21 @@ class Projection:
         await handler(conn, event)
 
     async def on_family(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await repo.upsert_family(conn, FamilyUpserted.model_validate(event.data)))
+        _outcome(event, await usecases.project_entry(conn, FamilyUpserted.model_validate(event.data)))
 
     async def on_student(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await repo.upsert_student(conn, StudentUpserted.model_validate(event.data)))
+        _outcome(event, await usecases.project_entry(conn, StudentUpserted.model_validate(event.data)))
 
     async def on_teacher(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await repo.upsert_teacher(conn, TeacherUpserted.model_validate(event.data)))
+        _outcome(event, await usecases.project_entry(conn, TeacherUpserted.model_validate(event.data)))
 
     async def on_class(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         snapshot = ClassSnapshot.model_validate(event.data)
-        if snapshot.scheduled_end < snapshot.scheduled_start:
-            raise PermanentError("scheduled_end is before scheduled_start")
-        await repo.lock_pricing(conn)
         cancelled = snapshot.cancelled or event.type == "class.cancelled"
-        applied = await repo.upsert_class(conn, snapshot, cancelled, self.zone)
-        log.info("class projected", class_id=snapshot.class_id, version=snapshot.version, applied=applied)
-        _outcome(event, applied)
+        _outcome(event, await usecases.project_class(conn, snapshot, cancelled=cancelled, zone=self.zone))
 
     async def on_log(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        entry = AttendanceLog.model_validate(event.data)
-        await repo.lock_pricing(conn)
-        _outcome(event, await self.apply_log(conn, entry))
+        _outcome(event, await usecases.project_log(conn, AttendanceLog.model_validate(event.data), self.zone))
 
     async def on_finalized(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        finalized = ClassFinalized.model_validate(event.data)
-        if any(entry.class_id != finalized.class_id for entry in finalized.logs):
-            raise PermanentError("a log of another class in attendance.class.finalized")
-        await repo.lock_pricing(conn)
-        applied = [await self.apply_log(conn, entry) for entry in finalized.logs]
-        _outcome(event, any(applied))
-
-    async def apply_log(self, conn: asyncpg.Connection, entry: AttendanceLog) -> bool:
-        if entry.role == "guest":  # listed by attendance, never billed
-            return False
-        party, party_id = await _billed_party(conn, entry)
-        applied = await repo.upsert_line(conn, party, party_id, entry, self.zone)
-        log.info("attendance line projected", class_id=entry.class_id, person_key=entry.person_key,
-                 version=entry.version, applied=applied)
-        return applied
-
-
-async def _billed_party(conn: asyncpg.Connection, entry: AttendanceLog) -> tuple[Party, int]:
-    if entry.role == "teacher":
-        if entry.teacher_id is None:
-            raise PermanentError("a teacher log without teacher_id")
-        return "teacher", entry.teacher_id
-    if entry.student_id is None:
-        raise PermanentError("a student log without student_id")
-    family_id = entry.family_id or await repo.family_of(conn, entry.class_id, entry.student_id)
-    if family_id is None:
-        raise FamilyUnknown(f"family of student {entry.student_id} not known yet")
-    return "family", family_id
+        _outcome(event, await usecases.project_finalized(conn, ClassFinalized.model_validate(event.data), self.zone))

@@ -11,21 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from academy_common.events import rfc3339
 from academy_common.http import ACTOR, Problem, json_response, path_int, read_json, read_query, requires
 from academy_common.service import SERVICE_KEY, Service
-from billing import repository as repo
+from billing import usecases
 from billing.csv_export import grand_total_rows, render, statement_rows
 from billing.months import MAX_YEAR, MIN_YEAR, Month
 from billing.rates import MAX_RATE_CENTS, Party, Rate, parse_effective_from
-from billing.reports import (
-    PLURAL,
-    AlreadyClosed,
-    MissingRates,
-    NotOver,
-    all_statements,
-    close_month,
-    month_view,
-    period_document,
-    report,
-)
+from billing.reports import PLURAL, AlreadyClosed, MissingRates, NotOver, all_statements, month_view, period_document
 
 routes = web.RouteTableDef()
 
@@ -74,11 +64,8 @@ async def _month_report(request: web.Request, party: Party) -> web.StreamRespons
         response = await _csv_report(request, service, party, month)
         REPORT_SECONDS.labels(party, "csv").observe(time.perf_counter() - started)
         return response
-    tz = service.settings.timezone
-    async with service.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        view = await month_view(conn, party, month)
-        statements, next_after = await view.page(conn, query.after, limit)
-    response = json_response(report(view, party, tz, statements, next_after))
+    response = json_response(await usecases.month_report(service.pool, party, month, service.settings.timezone,
+                                                         after=query.after, limit=limit))
     REPORT_SECONDS.labels(party, "json").observe(time.perf_counter() - started)
     return response
 
@@ -147,10 +134,7 @@ async def _put_rate(request: web.Request, party: Party) -> web.Response:
     except ValueError as exc:
         raise Problem(422, "Unprocessable Content", f"effective_from: {exc}") from None
     rate = Rate(effective_from, body.hourly_rate_cents, body.currency)
-    async with service.pool.acquire() as conn, conn.transaction():
-        await repo.lock_pricing(conn)
-        repriced = await repo.put_rate(conn, party, party_id, rate, by=_who(request))
-        history = await repo.rate_history(conn, party, party_id)
+    history, repriced = await usecases.set_rate(service.pool, party, party_id, rate, by=_who(request))
     RATE_CHANGES.labels(party).inc()
     return json_response(_rates_document(party, party_id, history) | {"repriced_lines": repriced})
 
@@ -158,8 +142,7 @@ async def _put_rate(request: web.Request, party: Party) -> web.Response:
 async def _rates(request: web.Request, party: Party) -> web.Response:
     party_id = path_int(request, "party_id")
     service: Service = request.app[SERVICE_KEY]
-    async with service.pool.acquire() as conn:
-        history = await repo.rate_history(conn, party, party_id)
+    history = await usecases.rate_history(service.pool, party, party_id)
     return json_response(_rates_document(party, party_id, history))
 
 
@@ -178,8 +161,8 @@ async def close_period(request: web.Request) -> web.Response:
     month = _period(request)
     service: Service = request.app[SERVICE_KEY]
     try:
-        record = await close_month(service.pool, month, service.settings.timezone, by=_who(request),
-                                   now=datetime.now(UTC), chunk=service.settings.export_chunk_size)
+        record = await usecases.close_month(service.pool, month, service.settings.timezone, by=_who(request),
+                                            now=datetime.now(UTC), chunk=service.settings.export_chunk_size)
     except AlreadyClosed:
         raise Problem(409, "Conflict", f"{month} is already closed") from None
     except NotOver as exc:
@@ -195,8 +178,7 @@ async def close_period(request: web.Request) -> web.Response:
 async def get_period(request: web.Request) -> web.Response:
     month = _period(request)
     service: Service = request.app[SERVICE_KEY]
-    async with service.pool.acquire() as conn:
-        record = await repo.period(conn, month)
+    record = await usecases.period(service.pool, month)
     return json_response(period_document(month, record))
 
 
