@@ -39,8 +39,12 @@ VOLATILE = {"job_runs", "rate_limits", "processed_events", "outbox"}
 OUTBOX_LOG = "badinput_outbox_log"
 
 
+def openapi_path(name: str) -> Path:
+    return Path(_PACKAGE_DIR[name].__file__).with_name("openapi.yaml")
+
+
 def openapi(name: str) -> dict:
-    return yaml.safe_load((Path(_PACKAGE_DIR[name].__file__).with_name("openapi.yaml")).read_text())
+    return yaml.safe_load(openapi_path(name).read_text())
 
 
 @asynccontextmanager

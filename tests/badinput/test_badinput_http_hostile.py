@@ -209,12 +209,13 @@ async def test_a_deeply_nested_body_is_a_400(start, client):
 
 
 async def test_an_id_in_a_body_must_be_a_json_number(start, client):
-    """`true`, `"1"` and `1.0` are not family 1: a typo must not file a student under a family."""
+    """`true`, `"1"` and `1.5` are not family 1: a typo must not file a student under a family (`1.0` is
+    the integer 1, as JSON Schema says)."""
     async with start("scheduler") as service, client(service) as http:
         async with http.post("/api/families", json=person(), headers=ADMIN) as answer:
             family_id = (await answer.json())["id"]
         assert family_id == 1
-        for bad in (True, "1", 1.0):
+        for bad in (True, "1", 1.5):
             await check_rejected(service, http, req("POST", "/api/students", {**person(), "family_id": bad}), ADMIN)
         await check_rejected(service, http, req("POST", "/api/schedule/classes", new_class(duration_minutes="60")),
                              ADMIN)

@@ -1,11 +1,13 @@
 """CloudEvents 1.0 envelope in structured JSON mode."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json"
 _NAMESPACE = uuid.UUID("8f7b2c1e-3d4a-5b6c-9d8e-7f6a5b4c3d2e")
@@ -73,9 +75,19 @@ def _in_utc(moment: datetime) -> datetime:
         raise ValueError("out of range") from None
 
 
-# A date-time in a request or an event: it has an offset and is converted to UTC (a
+_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _dated_text(value: object) -> object:
+    """pydantic also reads numbers, and numeric text ("0.5"), as Unix times: an Instant is RFC 3339 text."""
+    if isinstance(value, (int, float, Decimal)) or (isinstance(value, str) and not _DATE_START.match(value)):
+        raise ValueError("expected an RFC 3339 date-time, such as 2026-10-15T10:00:00Z")
+    return value
+
+
+# A date-time in a request or an event: RFC 3339 text with an offset, converted to UTC (a
 # validation error, not a crash, when it cannot be).
-Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_dated_text), AfterValidator(_in_utc)]
 
 
 def refuse_nul(value: object) -> object:

@@ -1,4 +1,4 @@
-"""aiohttp app helpers: bearer auth with roles, problem+json errors, health, metrics, OpenAPI."""
+"""aiohttp app helpers: bearer auth with roles, problem+json errors, health, metrics, OpenAPI, /docs."""
 from __future__ import annotations
 
 import asyncio
@@ -9,19 +9,29 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError, model_validator
 
 from academy_common.settings import Principal
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
-PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml"}
+SWAGGER_UI = Path(__file__).with_name("swagger_ui")
+# What /docs (the API reference page) loads: the vendored Swagger UI files (swagger_ui/README.md).
+DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "init.js": "text/javascript"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs", *(f"/docs/{name}" for name in DOCS_ASSETS)}
+# Every problem's `type` is one of these tag URIs (RFC 4151), one per kind of error; docs/problems.md
+# is the catalogue. Tag URIs name a kind without promising a page to dereference.
+PROBLEM_TYPE_BASE = "tag:academy.example,2026:problems/"
+PROBLEM_KINDS = {400: "malformed-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+                 405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+                 415: "unsupported-media-type", 422: "invalid-request", 500: "internal-error",
+                 502: "upstream-refused", 503: "upstream-unavailable"}
 MAX_BODY_BYTES = 1024 * 1024
 # /readyz answers from a check at most this old: probes and scrapers hitting it unauthenticated
 # cost at most one database connection per interval, however often they call.
@@ -45,16 +55,22 @@ class Problem(Exception):
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
 
-    def response(self) -> web.Response:
-        body = {"type": "about:blank", "title": self.title, "status": self.status}
+    def response(self, headers: dict[str, str] | None = None) -> web.Response:
+        kind = PROBLEM_KINDS.get(self.status)
+        body = {"type": PROBLEM_TYPE_BASE + kind if kind else "about:blank", "title": self.title,
+                "status": self.status}
         if self.detail:
             body["detail"] = self.detail
         body.update(self.extra)
-        return web.Response(status=self.status, text=json.dumps(body, default=str), content_type=PROBLEM_TYPE)
+        return web.Response(status=self.status, text=json.dumps(body, default=str), content_type=PROBLEM_TYPE,
+                            headers=headers)
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(data, default=str), content_type="application/json")
+def json_response(data: Any, status: int = 200, location: str | None = None) -> web.Response:
+    """`data` as JSON; `location` (the URI of what a 201 created) becomes the Location header."""
+    headers = {"Location": location} if location else None
+    return web.Response(status=status, text=json.dumps(data, default=str), content_type="application/json",
+                        headers=headers)
 
 
 def requires(*roles: str) -> Callable[[Handler], Handler]:
@@ -71,6 +87,31 @@ def requires(*roles: str) -> Callable[[Handler], Handler]:
         return wrapped
 
     return decorate
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: 3.0 is the integer 3 (as JSON Schema says); 3.5, "3" and true are not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer in a JSON body: strict (no "3", no true), but 3.0 counts.
+JsonInt = Annotated[int, BeforeValidator(_integral), Strict()]
+
+
+class JsonBody(BaseModel):
+    """A request body: unknown fields are refused, and an optional field is left out, never sent as
+    null (the documents give such fields no null; a PATCH would otherwise read null as "unchanged")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(str(key) for key, value in data.items() if value is None)
+            if nulls:
+                raise ValueError(f"leave {', '.join(nulls)} out rather than sending null")
+        return data
 
 
 def _validation_problem(exc: ValidationError) -> Problem:
@@ -108,9 +149,13 @@ def _is_json(media_type: str) -> bool:
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
-    """The query string as `model` (422 on bad values, unknown parameters ignored)."""
+    """The query string as `model`: 422 on bad values and on parameters the model does not name (a
+    misspelt `limt=5` would otherwise be ignored without a word)."""
     query = dict(request.query)
     _refuse_unstorable(query)
+    unknown = sorted(set(query) - {field.alias or name for name, field in model.model_fields.items()})
+    if unknown:
+        raise Problem(422, "Unprocessable Content", f"unknown query parameters: {', '.join(map(repr, unknown))}")
     try:
         return model.model_validate(query)
     except ValidationError as exc:
@@ -162,7 +207,10 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
         status = exc.status
         if exc.status < 400:
             raise
-        return Problem(exc.status, exc.reason, exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None).response()
+        detail = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else None
+        # RFC 9110: a 405 names the methods the resource allows (aiohttp puts them in Allow)
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return Problem(exc.status, exc.reason, detail).response(allow)
     except ValidationError as exc:
         problem = _validation_problem(exc)
         status = problem.status
@@ -270,6 +318,33 @@ def create_app(
             return web.Response(text=document, content_type="application/yaml")
 
         app.router.add_get("/openapi.yaml", openapi_document)
+        _add_docs(app)
     if routes is not None:
         app.router.add_routes(routes)
     return app
+
+
+def _add_docs(app: web.Application) -> None:
+    """/docs: Swagger UI on the service's /openapi.yaml, from the vendored files only."""
+    page = (SWAGGER_UI / "index.html").read_text()
+
+    async def docs(_: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app.router.add_get("/docs", docs)
+    for name, media_type in DOCS_ASSETS.items():
+        app.router.add_get(f"/docs/{name}", _asset(SWAGGER_UI / name, media_type))
+
+
+def _asset(path: Path, media_type: str) -> Handler:
+    body = _read_asset(path)
+
+    async def serve(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+    return serve
+
+
+@functools.cache
+def _read_asset(path: Path) -> bytes:  # read once per process, however many apps serve it
+    return path.read_bytes()

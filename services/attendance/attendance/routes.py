@@ -9,7 +9,17 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from academy_common.events import Instant
-from academy_common.http import ACTOR, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.http import (
+    ACTOR,
+    JsonBody,
+    JsonInt,
+    Problem,
+    json_response,
+    path_int,
+    read_json,
+    read_query,
+    requires,
+)
 from academy_common.pagination import DEFAULT_LIMIT, BadCursor, Cursor, Limit
 from academy_common.service import SERVICE_KEY
 from attendance import usecases, views
@@ -45,10 +55,8 @@ class UnmatchedQuery(BaseModel):
     cursor: Cursor | None = None
 
 
-class CorrectionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    billable_seconds: Annotated[int, Field(ge=0, lt=2**31, strict=True)] | None = None
+class CorrectionBody(JsonBody):
+    billable_seconds: Annotated[JsonInt, Field(ge=0, lt=2**31)] | None = None
     status: Literal["present", "late", "absent", "excused"] | None = None
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     allow_above_attended: Annotated[bool, Field(strict=True)] = False
@@ -64,21 +72,19 @@ class PersonRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["teacher", "student"]
-    id: Annotated[int, Field(gt=0, lt=2**63, strict=True)]
+    id: Annotated[JsonInt, Field(gt=0, lt=2**63)]
 
     @property
     def person_key(self) -> str:
         return f"{self.role}:{self.id}"
 
 
-class MappingBody(BaseModel):
+class MappingBody(JsonBody):
     """An account or email for every class, or one guest log for its class alone."""
-
-    model_config = ConfigDict(extra="forbid")
 
     meet_user: Annotated[str, Field(pattern=r"^users/[^/\s]+$", max_length=200)] | None = None
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)] | None = None
-    log_id: Annotated[int, Field(gt=0, lt=2**63, strict=True)] | None = None
+    log_id: Annotated[JsonInt, Field(gt=0, lt=2**63)] | None = None
     person: PersonRef
 
     @model_validator(mode="after")
@@ -135,7 +141,8 @@ async def correct_log(request: web.Request) -> web.Response:
         raise Problem(404, "Not Found", f"attendance log {log_id} does not exist") from None
     except CorrectionRejected as exc:
         raise Problem(422, "Unprocessable Content", str(exc)) from None
-    return json_response(await views.log_detail(_pool(request), log_id), status=201)
+    return json_response(await views.log_detail(_pool(request), log_id), status=201,
+                         location=f"/monitoring/attendance-logs/{log_id}")
 
 
 @routes.get("/monitoring/unmatched")

@@ -6,10 +6,20 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client import Counter, Histogram
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from academy_common.events import rfc3339
-from academy_common.http import ACTOR, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.http import (
+    ACTOR,
+    JsonBody,
+    JsonInt,
+    Problem,
+    json_response,
+    path_int,
+    read_json,
+    read_query,
+    requires,
+)
 from academy_common.service import SERVICE_KEY, Service
 from billing import usecases
 from billing.csv_export import grand_total_rows, render, statement_rows
@@ -31,10 +41,8 @@ class MonthQuery(BaseModel):
     limit: int | None = Field(default=None, ge=1)
 
 
-class RateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    hourly_rate_cents: int = Field(strict=True, ge=0, le=MAX_RATE_CENTS)
+class RateIn(JsonBody):
+    hourly_rate_cents: JsonInt = Field(ge=0, le=MAX_RATE_CENTS)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     effective_from: str = Field(min_length=1, max_length=64)
 

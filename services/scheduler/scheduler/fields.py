@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 from academy_common.events import refuse_nul
+from academy_common.http import JsonInt
 from scheduler.directory import normalize_email
 
 _CODE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -20,9 +21,10 @@ def _meeting_code(value: str) -> str:
     return code
 
 
-# In a JSON body a number is a number: not "1", 1.0 or true (which would mean family 1).
-Id = Annotated[int, Strict(), Field(gt=0, lt=2**63)]
-Count = Annotated[int, Strict()]
+# In a JSON body a number is a number: not "1" or true (which would mean family 1); 1.0 is the
+# integer 1, as JSON Schema (and so the OpenAPI document) has it.
+Id = Annotated[JsonInt, Field(gt=0, lt=2**63)]
+Count = JsonInt
 Flag = Annotated[bool, Strict()]
 QueryId = Annotated[int, Field(gt=0, lt=2**63)]  # a query string is all text
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),

@@ -6,11 +6,11 @@ import functools
 from datetime import datetime, timedelta
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from academy_common import pagination
 from academy_common.events import Instant, rfc3339
-from academy_common.http import Handler, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.http import Handler, JsonBody, Problem, json_response, path_int, read_json, read_query, requires
 from academy_common.pagination import DEFAULT_LIMIT, Cursor, Limit
 from academy_common.service import SERVICE_KEY
 from scheduler import usecases
@@ -49,8 +49,7 @@ def decode_cursor(cursor: str, *kinds: type) -> tuple:
 
 # -- directory -------------------------------------------------------------------------------
 
-class NewEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewEntry(JsonBody):
     name: Name
     email: Email
 
@@ -59,8 +58,7 @@ class NewStudent(NewEntry):
     family_id: Id
 
 
-class EntryPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EntryPatch(JsonBody):
     name: Name | None = None
     email: Email | None = None
     active: Flag | None = None
@@ -89,7 +87,7 @@ async def _create(request: web.Request, kind: Kind) -> web.Response:
     body = await read_json(request, NewStudent if kind is STUDENT else NewEntry)
     entry = await usecases.add_entry(context(request), kind, name=body.name, email=body.email,
                                      family_id=getattr(body, "family_id", None))
-    return json_response(_shown(entry), status=201)
+    return json_response(_shown(entry), status=201, location=f"/api/{kind.plural}/{entry.id}")
 
 
 async def _change(request: web.Request, kind: Kind, changes: Changes) -> web.Response:
@@ -143,8 +141,7 @@ for _kind in KINDS:
 
 # -- classes ---------------------------------------------------------------------------------
 
-class NewClass(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewClass(JsonBody):
     title: Name
     teacher_id: Id
     student_ids: list[Id] = Field(max_length=500)
@@ -156,8 +153,7 @@ class NewClass(BaseModel):
         return Plan(self.title, self.teacher_id, tuple(self.student_ids), self.start, self.duration_minutes)
 
 
-class ClassPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClassPatch(JsonBody):
     title: Name | None = None
     teacher_id: Id | None = None
     student_ids: list[Id] | None = Field(default=None, max_length=500)
@@ -183,7 +179,8 @@ class ClassQuery(BaseModel):
 @refusals_as_problems
 async def create_class(request: web.Request) -> web.Response:
     body = await read_json(request, NewClass)
-    return json_response(await usecases.schedule_class(context(request), body.plan(), body.meeting_code), status=201)
+    view = await usecases.schedule_class(context(request), body.plan(), body.meeting_code)
+    return json_response(view, status=201, location=f"/api/schedule/classes/{view['id']}")
 
 
 @routes.get("/api/schedule/classes")

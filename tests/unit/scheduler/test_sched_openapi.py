@@ -5,7 +5,7 @@ import yaml
 
 from scheduler.app import OPENAPI, ROUTES
 
-PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("get", "/openapi.yaml")}
+PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("get", "/openapi.yaml"), ("get", "/docs")}
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
