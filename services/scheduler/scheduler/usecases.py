@@ -16,7 +16,7 @@ import structlog
 
 from academy_common import outbox
 from academy_common.bus import PermanentError
-from scheduler import classes_repo, directory_repo, messages, ticker
+from scheduler import messages, ticker
 from scheduler.classes import (
     ClassChanges,
     Plan,
@@ -34,6 +34,8 @@ from scheduler.directory import STUDENT, Changes, Entry, Kind, apply
 from scheduler.errors import Conflict, NotFound
 from scheduler.meet import Spaces, obtain_space
 from scheduler.messages import ClassFinalized, FetchFailed
+from scheduler.repository import classes as classes_repo
+from scheduler.repository import directory as directory_repo
 from scheduler.settings import Settings
 from scheduler.ticker import Clock, Emitted
 
@@ -109,7 +111,7 @@ def _retry_window(ctx: Context) -> timedelta:
 
 
 async def class_views(ctx: Context, **filters: Any) -> list[dict]:
-    """What the API shows of the classes `filters` select (see `classes_repo.views`)."""
+    """What the API shows of the classes `filters` select (see `repository.classes.views`)."""
     async with ctx.pool.acquire() as conn:
         return await classes_repo.views(conn, ctx.clock(), _retry_window(ctx), **filters)
 
