@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PACKAGES := libs/common $(sort $(dir $(wildcard services/*/pyproject.toml)))
 PYTEST_ARGS ?=
 
-.PHONY: install infra test test-unit test-fast run demo reset bench clean
+.PHONY: install infra test test-unit test-fast run demo reset bench contracts clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES:/=))
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) is not installed: install Python 3.11 or newer, or pass PYTHON=python3.x" >&2; exit 1; }
@@ -38,6 +38,9 @@ reset: install  ## deletes the development database and vhost (asks first; YES=1
 
 bench: install infra  ## every benchmark (or BENCH=bench.meet_calls for one)
 	$(PY) -m bench $(BENCH)
+
+contracts: install  ## docs/asyncapi.yaml and docs/events/*.schema.json from academy_common.contracts
+	$(PY) -m scripts.contracts
 
 clean:
 	rm -rf $(VENV) .run

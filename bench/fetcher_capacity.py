@@ -30,7 +30,8 @@ import aio_pika
 import aiohttp
 from prometheus_client import REGISTRY
 
-from academy_common.events import CloudEvent, new_event, rfc3339
+from academy_common.contracts import FETCH_REQUESTED
+from academy_common.events import CloudEvent, rfc3339
 from academy_common.logging import configure_logging
 from meet_fetcher.app import QUEUE, build
 from meet_fetcher.settings import Settings
@@ -60,13 +61,13 @@ def fetch_request(n: int) -> CloudEvent:
     from datetime import datetime, timedelta
 
     start = datetime.now(UTC) - timedelta(minutes=10)
-    return new_event("class.fetch_requested", {
+    return FETCH_REQUESTED.build({
         "class_id": n + 1, "session_id": str(uuid.uuid4()), "reason": "active", "attempt": 1,
         "space_name": f"spaces/cap{n}", "meeting_code": None, "organizer_email": f"teacher{n}@school.org",
         "scheduled_start": rfc3339(start), "scheduled_end": rfc3339(start + timedelta(minutes=60)),
         "window_start": rfc3339(start - timedelta(minutes=30)), "window_end": rfc3339(start + timedelta(minutes=90)),
         "requested_at": rfc3339(datetime.now(UTC)),
-    }, source="/bench")
+    })
 
 
 def start_emulator(port: int) -> subprocess.Popen:

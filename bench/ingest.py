@@ -31,8 +31,9 @@ import asyncpg
 from prometheus_client import REGISTRY
 
 from academy_common.bus import CONSUMED, Bus
+from academy_common.contracts import CLASS_SCHEDULED, PARTICIPANTS_FETCHED
 from academy_common.db import create_pool
-from academy_common.events import CloudEvent, new_event, rfc3339
+from academy_common.events import CloudEvent, rfc3339
 from academy_common.logging import configure_logging
 from academy_common.service import Service
 from attendance.app import build
@@ -42,7 +43,6 @@ from attendance.settings import Settings
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-SOURCE = "/bench/ingest"
 POOL_SIZE = 10  # academy_common.db.create_pool's default max_size, what the service runs with
 
 
@@ -68,14 +68,14 @@ class Load:
 
     def class_scheduled(self, class_id: int) -> CloudEvent:
         base = class_id * 1000
-        return new_event("class.scheduled", {
+        return CLASS_SCHEDULED.build({
             "class_id": class_id, "version": 1, "status": "scheduled", "title": f"Bench {class_id}",
             "scheduled_start": at(0), "scheduled_end": at(60), "duration_minutes": 60,
             "space_name": f"spaces/bench{class_id}", "meeting_code": None, "meeting_uri": None,
             "teacher": {"teacher_id": base, "name": f"T{class_id}", "email": f"t{base}@school.org"},
             "students": [{"student_id": base + i, "family_id": base + i, "name": f"S{base + i}",
                           "email": f"s{base + i}@school.org"} for i in range(1, self.participants)],
-        }, source=SOURCE)
+        })
 
     def snapshot(self, class_id: int, round_: int) -> CloudEvent:
         """Poll `round_` of the class: everyone left once at minute 20 and rejoined at 25; the
@@ -94,7 +94,7 @@ class Load:
                         {"name": f"{name}/participantSessions/b", "start_time": at(25),
                          "end_time": at(61) if last else None}]}
 
-        return new_event("meet.participants.fetched", {
+        return PARTICIPANTS_FETCHED.build({
             "class_id": class_id, "session_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{class_id}")),
             "request_id": f"bench-{class_id}-{round_}", "reason": "final" if last else "active",
             "fetched_at": at(62 if last else 30 + round_), "space_name": f"spaces/bench{class_id}",
@@ -102,7 +102,7 @@ class Load:
             "conference_records": [{"name": record, "start_time": at(-1), "end_time": at(61) if last else None,
                                     "participants": [participant(i) for i in range(self.participants)]}],
             "all_ended": last,
-        }, source=SOURCE)
+        })
 
     def snapshots_in_poll_order(self) -> list[CloudEvent]:
         return [self.snapshot(c, r) for r in range(self.rounds) for c in range(1, self.classes + 1)]

@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from academy_common.contracts import FetchRequested
 from academy_common.db import create_pool, migrate
 from academy_common.events import rfc3339
 from academy_common.meet_api import MeetClient, count_calls
@@ -26,7 +27,6 @@ from meet_emulator.testing import run_emulator
 from meet_fetcher.app import PACKAGE
 from meet_fetcher.cache import Cache
 from meet_fetcher.fetcher import Fetcher
-from meet_fetcher.messages import FetchRequest
 from meet_fetcher.snapshot import records_json
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -63,8 +63,8 @@ def polls() -> list[tuple[str, float]]:
     return [("active", s / 60) for s in range(CADENCE_S, MINUTES * 60 + 1, CADENCE_S)] + [("final", MINUTES + 5)]
 
 
-def request(space: str, reason: str) -> FetchRequest:
-    return FetchRequest(class_id=1, session_id="bench", reason=reason, space_name=space,
+def request(space: str, reason: str) -> FetchRequested:
+    return FetchRequested(class_id=1, session_id="bench", reason=reason, space_name=space,
                         organizer_email="teacher@school.org", scheduled_start=T0,
                         scheduled_end=T0 + timedelta(minutes=MINUTES), window_start=T0 - timedelta(minutes=30),
                         window_end=T0 + timedelta(minutes=MINUTES + 30))

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import aio_pika
 
+from academy_common import topology
 from academy_common.service import Service
 from academy_common.settings import ServiceSettings
 
@@ -45,15 +46,19 @@ async def running(build: Callable[[S], Service], settings: S) -> AsyncIterator[S
         yield service
     finally:
         await service.stop()
-        await _delete_queues(settings, queues)
+        await delete_queues(settings, queues)
 
 
-async def _delete_queues(settings: ServiceSettings, queues: list[str]) -> None:
-    """Leave the run's vhost as empty as we found it: the broker drops it faster at the end."""
+async def delete_queues(settings: ServiceSettings, queues: list[str] = ()) -> None:
+    """Delete what a start declared: `queues`, and the whole topology under the test's prefix.
+
+    A full run starts services hundreds of times; left behind, their queues hold the broker's
+    file handles (1024 by default) until it can no longer start a vhost."""
+    names = {*queues, *(settings.queue_prefix + definition.name for definition in topology.QUEUES)}
     connection = await aio_pika.connect(settings.amqp_url)
     try:
         channel = await connection.channel()
-        for name in queues:
+        for name in sorted(names):
             for suffix in ("", ".retry", ".dlq"):
                 await channel.queue_delete(name + suffix)
         await channel.exchange_delete(settings.bus_exchange)

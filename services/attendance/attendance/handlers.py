@@ -16,18 +16,10 @@ import structlog
 from academy_common import topology
 from academy_common.bus import PermanentError
 from academy_common.consumer import TransactionalBatchHandler
+from academy_common.contracts import CLASS_CANCELLED, ParticipantsFetched
 from academy_common.events import CloudEvent
 from attendance import usecases
-from attendance.messages import (
-    CLASS_LIFECYCLE,
-    CLASS_SNAPSHOTS,
-    DIRECTORY,
-    PARTICIPANTS_FETCHED,
-    ClassLifecycle,
-    ClassSnapshot,
-    DirectoryUpserted,
-    ParticipantsFetched,
-)
+from attendance.messages import CONSUMED, DirectoryUpserted, Incoming
 from attendance.metrics import SNAPSHOTS
 from attendance.model import Policy
 
@@ -37,17 +29,12 @@ ROUTING_KEYS = topology.routing_keys(QUEUE)
 Clock = Callable[[], datetime]
 
 
-def parse(event: CloudEvent) -> usecases.Incoming:
-    if event.type in CLASS_SNAPSHOTS:
-        snapshot = ClassSnapshot.model_validate(event.data)
-        return snapshot.model_copy(update={"status": "cancelled"}) if event.type == "class.cancelled" else snapshot
-    if event.type in CLASS_LIFECYCLE:
-        return ClassLifecycle.model_validate(event.data)
-    if event.type == PARTICIPANTS_FETCHED:
-        return ParticipantsFetched.model_validate(event.data)
-    if event.type in DIRECTORY:
-        return DIRECTORY[event.type].model_validate(event.data)
-    raise PermanentError(f"attendance does not handle {event.type!r}")
+def parse(event: CloudEvent) -> Incoming:
+    contract = CONSUMED.get(event.type)
+    if contract is None:
+        raise PermanentError(f"attendance does not handle {event.type!r}")
+    message = contract.parse(event)
+    return message.model_copy(update={"status": "cancelled"}) if contract is CLASS_CANCELLED else message
 
 
 def make_handler(policy: Policy, clock: Clock = usecases.utcnow) -> TransactionalBatchHandler:

@@ -9,11 +9,12 @@ from collections.abc import Iterable, Sequence
 import asyncpg
 import pydantic_core
 
+from academy_common.contracts import ClassEnded, ClassSnapshot, ClassStarted, ParticipantsFetched
 from academy_common.events import rfc3339
 from attendance.content import LogWrite, StoredLog, payload
 from attendance.corrections import Correction, Overrides
 from attendance.intervals import Interval
-from attendance.messages import ClassLifecycle, ClassSnapshot, ParticipantsFetched
+from attendance.messages import ClassLifecycle, roster
 from attendance.model import (
     ClassContext,
     ClassState,
@@ -65,7 +66,7 @@ async def apply_class_snapshot(conn: asyncpg.Connection, snapshot: ClassSnapshot
         """INSERT INTO roster_members (class_id, person_key, role, teacher_id, student_id, family_id, name, email)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
         [(snapshot.class_id, m.person_key, m.role, m.teacher_id, m.student_id, m.family_id, m.display_name, m.email)
-         for m in snapshot.roster().members],
+         for m in roster(snapshot).members],
     )
     return True
 
@@ -102,11 +103,13 @@ async def lock_classes(conn: asyncpg.Connection, touches: Sequence[ClassTouch], 
 
 async def record_lifecycle(conn: asyncpg.Connection, event: ClassLifecycle) -> None:
     """The class row exists and is locked (`lock_classes`)."""
+    started = event.started_at if isinstance(event, ClassStarted) else None
+    ended = event.ended_at if isinstance(event, ClassEnded) else None
     await conn.execute(
         """UPDATE classes SET started_at = COALESCE(started_at, $2), ended_at = COALESCE(ended_at, $3),
                updated_at = now()
            WHERE class_id = $1""",
-        event.class_id, event.started_at, event.ended_at,
+        event.class_id, started, ended,
     )
 
 

@@ -9,19 +9,13 @@ import asyncpg
 import structlog
 
 from academy_common import outbox
+from academy_common.contracts import ClassEnded, ClassSnapshot, ClassStarted, ParticipantsFetched
 from attendance import repository
 from attendance.content import LogWrite, StoredLog, effective_content, payload, reconcile
 from attendance.corrections import Correction, apply, audited
 from attendance.identity import email_identity, identity_keys, participant_identity, user_identity
 from attendance.merge import compute_logs, considered, finality
-from attendance.messages import (
-    ClassLifecycle,
-    ClassSnapshot,
-    DirectoryUpserted,
-    ParticipantsFetched,
-    class_finalized,
-    log_updated,
-)
+from attendance.messages import DirectoryUpserted, Incoming, class_finalized, entry, log_updated, touch
 from attendance.metrics import LOGS_UPDATED
 from attendance.model import ClassContext, ClassState, ConferenceRecord, Policy, Roster, latest_entries
 
@@ -51,9 +45,6 @@ class Recomputed:
     finalized: bool = False
 
 
-Incoming = ClassSnapshot | ClassLifecycle | ParticipantsFetched | DirectoryUpserted
-
-
 async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, policy: Policy,
                  now: datetime) -> dict[int, Recomputed]:
     """Store what the messages say, then recompute once each class they changed: a newer class
@@ -62,10 +53,10 @@ async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, poli
     turns a change in a closed month into an adjustment). Meet data is kept whatever we know
     of the class; its logs follow once the class snapshot has arrived."""
     await repository.share_mappings(conn)
-    entries = latest_entries(m.entry() for m in messages if isinstance(m, DirectoryUpserted))
+    entries = latest_entries(entry(m) for m in messages if isinstance(m, DirectoryUpserted))
     following = await repository.classes_of(conn, await repository.save_directory(conn, entries))
     for_classes = [m for m in messages if not isinstance(m, DirectoryUpserted)]
-    await repository.lock_classes(conn, [m.touch() for m in for_classes], also=following)
+    await repository.lock_classes(conn, [touch(m) for m in for_classes], also=following)
     changed: set[int] = set(following)
     for message in for_classes:
         if isinstance(message, ClassSnapshot):
@@ -73,7 +64,7 @@ async def ingest(conn: asyncpg.Connection, messages: Sequence[Incoming], *, poli
                 changed.add(message.class_id)
             else:
                 log.info("stale class snapshot ignored", class_id=message.class_id, version=message.version)
-        elif isinstance(message, ClassLifecycle):
+        elif isinstance(message, ClassStarted | ClassEnded):
             await repository.record_lifecycle(conn, message)
     fetched = [m for m in messages if isinstance(m, ParticipantsFetched)]
     await repository.store_snapshots(conn, fetched)

@@ -12,16 +12,20 @@ import asyncpg
 from prometheus_client import Counter
 
 from academy_common.bus import PermanentError
+from academy_common.contracts import (
+    CLASS_CANCELLED,
+    CLASS_FINALIZED,
+    CLASS_SCHEDULED,
+    CLASS_UPDATED,
+    EVENT_TYPES,
+    FAMILY_UPSERTED,
+    LOG_UPDATED,
+    STUDENT_UPSERTED,
+    TEACHER_UPSERTED,
+    ClassSnapshot,
+)
 from academy_common.events import CloudEvent
 from billing import usecases
-from billing.messages import (
-    AttendanceLog,
-    ClassFinalized,
-    ClassSnapshot,
-    FamilyUpserted,
-    StudentUpserted,
-    TeacherUpserted,
-)
 
 EVENTS = Counter("billing_events_applied_total", "Events billing consumed, by outcome", ["type", "outcome"])
 
@@ -38,14 +42,14 @@ class Projection:
     def __init__(self, zone: str):
         self.zone = zone
         self.handlers: dict[str, Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]] = {
-            "family.upserted": self.on_family,
-            "student.upserted": self.on_student,
-            "teacher.upserted": self.on_teacher,
-            "class.scheduled": self.on_class,
-            "class.updated": self.on_class,
-            "class.cancelled": self.on_class,
-            "attendance.log.updated": self.on_log,
-            "attendance.class.finalized": self.on_finalized,
+            FAMILY_UPSERTED.type: self.on_entry,
+            STUDENT_UPSERTED.type: self.on_entry,
+            TEACHER_UPSERTED.type: self.on_entry,
+            CLASS_SCHEDULED.type: self.on_class,
+            CLASS_UPDATED.type: self.on_class,
+            CLASS_CANCELLED.type: self.on_class,
+            LOG_UPDATED.type: self.on_log,
+            CLASS_FINALIZED.type: self.on_finalized,
         }
 
     async def handle(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
@@ -54,22 +58,16 @@ class Projection:
             raise PermanentError(f"billing does not consume {event.type}")
         await handler(conn, event)
 
-    async def on_family(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await usecases.project_entry(conn, FamilyUpserted.model_validate(event.data)))
-
-    async def on_student(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await usecases.project_entry(conn, StudentUpserted.model_validate(event.data)))
-
-    async def on_teacher(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await usecases.project_entry(conn, TeacherUpserted.model_validate(event.data)))
+    async def on_entry(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
+        _outcome(event, await usecases.project_entry(conn, EVENT_TYPES[event.type].parse(event)))
 
     async def on_class(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        snapshot = ClassSnapshot.model_validate(event.data)
-        cancelled = snapshot.cancelled or event.type == "class.cancelled"
+        snapshot: ClassSnapshot = EVENT_TYPES[event.type].parse(event)
+        cancelled = snapshot.cancelled or event.type == CLASS_CANCELLED.type
         _outcome(event, await usecases.project_class(conn, snapshot, cancelled=cancelled, zone=self.zone))
 
     async def on_log(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await usecases.project_log(conn, AttendanceLog.model_validate(event.data), self.zone))
+        _outcome(event, await usecases.project_log(conn, LOG_UPDATED.parse(event), self.zone))
 
     async def on_finalized(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        _outcome(event, await usecases.project_finalized(conn, ClassFinalized.model_validate(event.data), self.zone))
+        _outcome(event, await usecases.project_finalized(conn, CLASS_FINALIZED.parse(event), self.zone))

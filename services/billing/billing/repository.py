@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 
 import asyncpg
 
-from billing.messages import AttendanceLog, ClassSnapshot, FamilyUpserted, StudentUpserted, TeacherUpserted
+from academy_common.contracts import AttendanceLog, ClassSnapshot, FamilyUpserted, StudentUpserted, TeacherUpserted
 from billing.months import Month
 from billing.rates import Party, Rate
 from billing.statements import Line, PartyAggregate

@@ -15,9 +15,7 @@ import structlog
 from prometheus_client import Counter
 
 from academy_common.bus import PermanentError
-from academy_common.events import rfc3339
-from billing import repository as repo
-from billing.messages import (
+from academy_common.contracts import (
     AttendanceLog,
     ClassFinalized,
     ClassSnapshot,
@@ -25,6 +23,9 @@ from billing.messages import (
     StudentUpserted,
     TeacherUpserted,
 )
+from academy_common.events import rfc3339
+from billing import repository as repo
+from billing.messages import in_billable_years
 from billing.months import Month
 from billing.rates import PARTIES, Party, Rate
 from billing.reports import AlreadyClosed, MissingRates, NotOver, OpenMonth, all_statements, month_view, report
@@ -126,8 +127,7 @@ async def project_entry(conn: asyncpg.Connection, entry: FamilyUpserted | Studen
 
 
 async def project_class(conn: asyncpg.Connection, snapshot: ClassSnapshot, *, cancelled: bool, zone: str) -> bool:
-    if snapshot.scheduled_end < snapshot.scheduled_start:
-        raise PermanentError("scheduled_end is before scheduled_start")
+    in_billable_years(snapshot.scheduled_start, snapshot.scheduled_end)
     await repo.lock_pricing(conn)
     applied = await repo.upsert_class(conn, snapshot, cancelled, zone)
     log.info("class projected", class_id=snapshot.class_id, version=snapshot.version, applied=applied)
@@ -149,6 +149,7 @@ async def project_finalized(conn: asyncpg.Connection, finalized: ClassFinalized,
 
 
 async def _apply_log(conn: asyncpg.Connection, entry: AttendanceLog, zone: str) -> bool:
+    in_billable_years(entry.scheduled_start)
     if entry.role == "guest":  # listed by attendance, never billed
         return False
     party, party_id = await _billed_party(conn, entry)

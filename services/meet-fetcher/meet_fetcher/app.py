@@ -12,6 +12,7 @@ from prometheus_client import Counter, Histogram
 
 from academy_common import topology
 from academy_common.bus import ConsumerSpec, PermanentError
+from academy_common.contracts import FETCH_REQUESTED, FetchRequested
 from academy_common.events import CloudEvent
 from academy_common.meet_api import MeetApiError, MeetClient, count_calls
 from academy_common.service import Service
@@ -19,7 +20,7 @@ from academy_common.settings import load_settings
 from meet_fetcher.cache import Cache
 from meet_fetcher.fetcher import Fetcher
 from meet_fetcher.limiter import PgRateLimiter
-from meet_fetcher.messages import REQUESTED, FetchRequest, failed_event, fetched_event
+from meet_fetcher.messages import failed_event, fetched_event
 from meet_fetcher.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -49,9 +50,9 @@ class FetchHandler:
         self.service, self.fetcher = service, fetcher
 
     async def __call__(self, event: CloudEvent) -> None:
-        if event.type != REQUESTED:  # whatever its routing key, nothing else asks for a fetch
+        if event.type != FETCH_REQUESTED.type:  # whatever its routing key, nothing else asks for a fetch
             raise PermanentError(f"meet-fetcher does not handle {event.type!r}")
-        request = FetchRequest.model_validate(event.data)  # invalid → dead-letter queue
+        request = FETCH_REQUESTED.parse(event)  # invalid → dead-letter queue
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(class_id=request.class_id, request_id=event.id,
                                                      reason=request.reason), count_calls() as tally:
@@ -65,7 +66,7 @@ class FetchHandler:
                 CALLS_PER_FETCH.observe(tally.calls)
                 log.info("fetch", outcome=outcome, calls=tally.calls, duration_s=round(elapsed, 3), **details)
 
-    async def _fetch_and_publish(self, request: FetchRequest, request_id: str) -> tuple[str, dict]:
+    async def _fetch_and_publish(self, request: FetchRequested, request_id: str) -> tuple[str, dict]:
         """Publish the answer; return the outcome and what the fetch log line says about it."""
         try:
             result = await self.fetcher.fetch(request)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from academy_common.contracts import FetchRequested
 from academy_common.meet_api import ConferenceRecord, MeetClient, Participant
 from meet_fetcher import snapshot as snap
 from meet_fetcher.cache import Cache
-from meet_fetcher.messages import FetchRequest
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ class Fetcher:
         """`cache` may be None only when not `incremental` (fetch everything, remember nothing)."""
         self.client, self.cache, self.incremental = client, cache, incremental
 
-    async def fetch(self, request: FetchRequest) -> FetchResult:
+    async def fetch(self, request: FetchRequested) -> FetchResult:
         snapshot = await _Fetch(self, request).run()
         fetched_at = datetime.now(UTC)
         if self.incremental:
@@ -42,7 +42,7 @@ class Fetcher:
 class _Fetch:
     """The state of one fetch: the request, the previous snapshot, listings already made."""
 
-    def __init__(self, fetcher: Fetcher, request: FetchRequest):
+    def __init__(self, fetcher: Fetcher, request: FetchRequested):
         self.client, self.cache, self.incremental = fetcher.client, fetcher.cache, fetcher.incremental
         self.request = request
         self.subject = request.organizer_email

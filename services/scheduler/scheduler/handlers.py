@@ -9,18 +9,18 @@ import asyncpg
 
 from academy_common import topology
 from academy_common.bus import PermanentError
+from academy_common.contracts import CLASS_FINALIZED, FETCH_FAILED
 from academy_common.events import CloudEvent
 from scheduler import usecases
-from scheduler.messages import ClassFinalized, FetchFailed
 
 QUEUE = "scheduler.fetch-outcomes"
 ROUTING_KEYS = topology.routing_keys(QUEUE)
 
 
 async def handle(conn: asyncpg.Connection, event: CloudEvent) -> None:
-    if event.type == "meet.fetch_failed":
-        await usecases.record_fetch_failure(conn, FetchFailed.model_validate(event.data))
-    elif event.type == "attendance.class.finalized":
-        await usecases.finalize_class(conn, ClassFinalized.model_validate(event.data))
+    if event.type == FETCH_FAILED.type:
+        await usecases.record_fetch_failure(conn, FETCH_FAILED.parse(event))
+    elif event.type == CLASS_FINALIZED.type:
+        await usecases.finalize_class(conn, CLASS_FINALIZED.parse(event))
     else:
         raise PermanentError(f"{QUEUE} does not handle {event.type}")

@@ -1,4 +1,4 @@
-"""The events the scheduler publishes (docs/events.md), built from domain values, and those it hears back.
+"""The events the scheduler publishes (docs/events.md), built from domain values.
 
 Ids are derived from what the event stands for (an entity version, an occurrence), so a
 replay or a racing replica produces the same id and consumers dedupe it.
@@ -8,30 +8,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
-
-from academy_common.events import CloudEvent, deterministic_id, new_event, refuse_nul, rfc3339
+from academy_common.contracts import EVENT_TYPES
+from academy_common.events import CloudEvent, deterministic_id, rfc3339
 from scheduler.classes import Class
 from scheduler.directory import Entry
 from scheduler.timetable import Occurrence
 
-SOURCE = "/academy/scheduler"
 # The join tolerance: a call counts for a class when it overlaps [start − margin, end + margin]
 # (attendance's JOIN_WINDOW_S must not be wider, or it would miss calls never fetched).
 FETCH_WINDOW_MARGIN = timedelta(minutes=30)
 
 
 def upserted(entry: Entry, now: datetime) -> CloudEvent:
-    return new_event(entry.kind.event_type, entry.payload(), source=SOURCE, time=now,
-                     id=deterministic_id("scheduler", entry.kind.name, entry.id, entry.version),
-                     subject=f"{entry.kind.name}/{entry.id}")
+    return EVENT_TYPES[entry.kind.event_type].build(
+        entry.payload(), time=now, id=deterministic_id("scheduler", entry.kind.name, entry.id, entry.version),
+        subject=f"{entry.kind.name}/{entry.id}")
 
 
 def class_changed(event_type: str, cls: Class, now: datetime) -> CloudEvent:
     """class.scheduled / class.updated / class.cancelled with the full snapshot."""
-    return new_event(event_type, cls.snapshot(), source=SOURCE, time=now,
-                     id=deterministic_id("scheduler", "class", cls.class_id, cls.version),
-                     subject=f"class/{cls.class_id}")
+    return EVENT_TYPES[event_type].build(cls.snapshot(), time=now,
+                                         id=deterministic_id("scheduler", "class", cls.class_id, cls.version),
+                                         subject=f"class/{cls.class_id}")
 
 
 @dataclass(frozen=True)
@@ -58,8 +56,7 @@ def occurred(occurrence: Occurrence, live: LiveClass, now: datetime) -> CloudEve
     else:
         event_type = "class.fetch_requested"
         data = fetch_request(occurrence, live, now)
-    return new_event(event_type, data, source=SOURCE, time=now, id=occurrence.event_id,
-                     subject=f"class/{live.class_id}")
+    return EVENT_TYPES[event_type].build(data, time=now, id=occurrence.event_id, subject=f"class/{live.class_id}")
 
 
 def fetch_request(occurrence: Occurrence, live: LiveClass, now: datetime) -> dict:
@@ -83,30 +80,3 @@ def fetch_request(occurrence: Occurrence, live: LiveClass, now: datetime) -> dic
 def session_id(class_id: int) -> str:
     """One session per class (a class cannot move once started): the same id on every replica."""
     return deterministic_id("scheduler", "session", class_id)
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    _storable = field_validator("*")(refuse_nul)
-
-
-class FetchError(_Payload):
-    kind: str = Field(min_length=1, max_length=100)
-    status: int | None = None
-    message: str = Field(default="", max_length=10_000)
-
-
-class FetchFailed(_Payload):
-    class_id: int = Field(gt=0, lt=2**63)
-    request_id: str = Field(min_length=1, max_length=200)
-    reason: str
-    error: FetchError
-    retryable: bool
-    failed_at: AwareDatetime
-
-
-class ClassFinalized(_Payload):
-    class_id: int = Field(gt=0, lt=2**63)
-    session_id: str | None = None
-    finalized_at: AwareDatetime

@@ -16,6 +16,7 @@ import structlog
 
 from academy_common import outbox
 from academy_common.bus import PermanentError
+from academy_common.contracts import ClassFinalized, FetchFailed
 from scheduler import messages, ticker
 from scheduler.classes import (
     ClassChanges,
@@ -33,7 +34,6 @@ from scheduler.classes import (
 from scheduler.directory import STUDENT, Changes, Entry, Kind, apply
 from scheduler.errors import Conflict, NotFound
 from scheduler.meet import Spaces, obtain_space
-from scheduler.messages import ClassFinalized, FetchFailed
 from scheduler.repository import classes as classes_repo
 from scheduler.repository import directory as directory_repo
 from scheduler.settings import Settings

@@ -5,18 +5,15 @@ dead-lettered) and the outbox is empty, so `events()` then holds everything publ
 """
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import aio_pika
-from jsonschema import Draft202012Validator
 from prometheus_client import REGISTRY
-from referencing import Registry, Resource
 
 from academy_common.bus import Bus
 from academy_common.events import CloudEvent, new_event, rfc3339
 from academy_common.service import Service
+from tests.support.contracts import assert_conforms
 from tests.support.waiting import eventually
 
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -25,7 +22,6 @@ ADA = {"teacher_id": 1, "name": "Ada", "email": "ada@school.org"}
 BO = {"student_id": 3, "family_id": 2, "name": "Bo", "email": "bo@school.org"}
 CY = {"student_id": 4, "family_id": 2, "name": "Cy", "email": "cy@school.org"}
 DI = {"student_id": 5, "family_id": 9, "name": "Di", "email": "di@school.org"}
-SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "events"
 
 
 def at(minutes: float) -> str:
@@ -73,17 +69,6 @@ def snapshot_data(class_id: int = 7, *records: dict, fetched: float, all_ended: 
     }
 
 
-def schema_validator(name: str) -> Draft202012Validator:
-    resources = [(s["$id"], Resource.from_contents(s)) for s in
-                 (json.loads(p.read_text()) for p in SCHEMAS.glob("attendance.*.schema.json"))]
-    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-    return Draft202012Validator(schema, registry=Registry().with_resources(resources),
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-VALIDATORS = {t: schema_validator(t) for t in ("attendance.log.updated", "attendance.class.finalized")}
-
-
 class Harness:
     def __init__(self, service: Service, bus: Bus, observer: aio_pika.abc.AbstractQueue):
         self.service, self.bus, self.observer = service, bus, observer
@@ -118,7 +103,7 @@ class Harness:
         while (message := await self.observer.get(fail=False)) is not None:
             await message.ack()
             event = CloudEvent.from_json(message.body)
-            VALIDATORS[event.type].validate(event.data)
+            assert_conforms(event)
             self.seen.append(event)
         return [e for e in self.seen if type is None or e.type == type]
 

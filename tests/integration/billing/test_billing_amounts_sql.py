@@ -8,7 +8,7 @@ from math import floor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.messages import MAX_SECONDS
+from academy_common.contracts import MAX_SECONDS
 from billing.rates import MAX_RATE_CENTS
 
 START = datetime(2025, 3, 10, 15, tzinfo=UTC)

@@ -6,6 +6,7 @@ import pytest
 from academy_common.consumer import ProcessedEventsPruner
 from academy_common.db import create_pool, migrate
 from tests.support import sample_service
+from tests.support.services import delete_queues
 from tests.support.waiting import eventually
 
 DAY = 86400.0
@@ -58,4 +59,5 @@ async def test_a_running_service_prunes_its_marks_periodically(database_url, amq
         await eventually(only_young_left)
     finally:
         await service.stop()
+        await delete_queues(settings)
 

@@ -13,6 +13,7 @@ from academy_common.bus import Bus
 from academy_common.db import COMMON_MIGRATIONS, migrate
 from academy_common.events import new_event
 from tests.support import sample_service
+from tests.support.services import delete_queues
 from tests.support.waiting import eventually, queue_depth
 
 TOKENS = "admin=test-admin-token-0001,viewer=test-viewer-token-001,billing=test-billing-token-01"
@@ -29,6 +30,7 @@ async def service(database_url, amqp_url, unique, monkeypatch):
     await service.start()
     yield service
     await service.stop()
+    await delete_queues(settings)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import aio_pika
 from meet_fetcher.app import QUEUE, build
 from tests.integration.meet_api.meet_proxy import MeetProxy
 from tests.integration.meet_fetcher.fetcher_support import Observer, fetch_request, people
+from tests.support.contracts import assert_conforms
 from tests.support.services import running
 from tests.support.waiting import eventually, queue_depth
 
@@ -32,6 +33,7 @@ async def test_quota_errors_are_retried_then_the_snapshot_is_published(emu, publ
     await publish(fetch_request("spaces/f1"))
     event = await observer.next()
     assert event.type == "meet.participants.fetched"
+    assert_conforms(event)
     assert people(event)["Kim"]["email"] == "kim@school.org"
     assert emu.stats()["by_method_status"]["conferenceRecords.participants.list"] == {"429": 2, "200": 1}
 
@@ -45,6 +47,7 @@ async def test_a_persistent_server_error_becomes_fetch_failed_and_the_request_is
     event = await observer.next()
 
     assert event.type == "meet.fetch_failed"
+    assert_conforms(event)
     data = event.data
     assert (data["class_id"], data["request_id"], data["reason"]) == (7, request.id, "final")
     assert data["error"]["kind"] == "server" and data["error"]["status"] == 500

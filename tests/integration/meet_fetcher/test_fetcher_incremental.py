@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from academy_common.contracts import FetchRequested
 from academy_common.events import rfc3339
 from academy_common.meet_api import MeetClient, count_calls
 from meet_fetcher.fetcher import Fetcher
-from meet_fetcher.messages import FetchRequest
 from meet_fetcher.snapshot import records_json
 from tests.integration.meet_fetcher.fetcher_support import T0, fetch_request, records
 
@@ -43,7 +43,7 @@ async def naive_fetch(emu, request) -> tuple[list[dict], int]:
     client = MeetClient(meet_endpoint=emu.url, people_endpoint=emu.url, threads=4)
     try:
         with count_calls() as tally:
-            result = await Fetcher(client, cache=None, incremental=False).fetch(FetchRequest.model_validate(request.data))
+            result = await Fetcher(client, cache=None, incremental=False).fetch(FetchRequested.model_validate(request.data))
     finally:
         client.close()
     return records_json(result.snapshot), tally.calls

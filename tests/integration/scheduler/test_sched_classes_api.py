@@ -8,6 +8,7 @@ import pytest
 
 from scheduler import ticker
 from tests.integration.scheduler.sched_support import settle
+from tests.support.contracts import assert_conforms
 from tests.support.pages import every_item
 from tests.support.services import ADMIN, VIEWER
 
@@ -169,6 +170,7 @@ async def test_a_class_changes_before_its_start_and_not_after(http, service, tap
         2, "2026-11-25T10:30:00Z", "2026-11-25T12:00:00Z", "Algebra 2")
     assert [s["student_id"] for s in changed["students"]] == [newcomer["student_id"]]
     [event] = await tap.wait("class.updated")
+    assert_conforms(event)
     assert event.data == {k: v for k, v in changed.items() if k not in ("id", "phase", "session", "fetch")}
     unchanged = await http.patch(url, json={"title": "Algebra 2"}, headers=ADMIN)
     assert (await unchanged.json())["version"] == 2
@@ -202,6 +204,7 @@ async def test_cancel_publishes_once_and_the_ticker_then_ignores_the_class(http,
     cancelled = await again.json()
     assert (cancelled["status"], cancelled["version"], cancelled["phase"]) == ("cancelled", 2, "cancelled")
     [event] = await tap.wait("class.cancelled")
+    assert_conforms(event)
     assert event.data["status"] == "cancelled" and event.data["version"] == 2
     for hours in (1, 2, 30):
         await ticker.tick(service.pool, service.settings.policy, clock.now + timedelta(hours=hours))

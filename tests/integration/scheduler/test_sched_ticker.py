@@ -15,6 +15,7 @@ from academy_common.events import new_event, rfc3339
 from scheduler import ticker
 from scheduler.timetable import retry_offset_us
 from tests.integration.scheduler.sched_support import T0, settle, tick_at
+from tests.support.contracts import assert_conforms
 from tests.support.services import VIEWER
 from tests.support.waiting import eventually, queue_depth
 
@@ -73,6 +74,10 @@ async def test_a_class_is_started_fetched_and_ended_with_the_documented_payloads
         "requested_at": "2026-11-25T11:00:00Z", "last_attempt": False}
     assert {e.data["session_id"] for e in tap.events if e.type != "class.scheduled" and "session_id" in e.data} == {
         session_id}
+    for event in tap.events:  # the directory, the class and its transitions, as documented
+        assert_conforms(event)
+    assert {e.type for e in tap.events} == {"teacher.upserted", "family.upserted", "student.upserted",
+                                            "class.scheduled", *TICKER_EVENTS}
 
 
 async def test_racing_replicas_emit_every_occurrence_exactly_once(service, tap, academy, settings):

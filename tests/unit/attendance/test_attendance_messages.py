@@ -8,8 +8,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from academy_common.contracts import ClassSnapshot, ParticipantsFetched
 from attendance.app import OPENAPI
-from attendance.messages import ClassSnapshot, ParticipantsFetched
+from attendance.messages import roster, window
 from attendance.routes import routes
 from attendance.settings import Settings
 
@@ -41,22 +42,22 @@ SNAPSHOT = {
 
 def test_the_documented_class_snapshot_parses_into_a_roster():
     snapshot = ClassSnapshot.model_validate(CLASS)
-    assert [m.person_key for m in snapshot.roster().members] == ["teacher:1", "student:3"]
-    assert snapshot.window.length == timedelta(hours=1)
+    assert [m.person_key for m in roster(snapshot).members] == ["teacher:1", "student:3"]
+    assert window(snapshot).length == timedelta(hours=1)
 
 
 def test_a_roster_lists_a_student_given_twice_once():
     twice = {**CLASS, "students": CLASS["students"] * 2}
-    assert len(ClassSnapshot.model_validate(twice).roster().members) == 2
+    assert len(roster(ClassSnapshot.model_validate(twice)).members) == 2
 
 
 def test_the_documented_participant_snapshot_parses_with_nanoseconds_cut_to_microseconds():
     snapshot = ParticipantsFetched.model_validate(SNAPSHOT)
-    [record] = snapshot.records()
+    [record] = snapshot.conference_records
     session = record.participants[0].sessions[0]
-    assert session.start == datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC)
-    assert session.start.tzinfo is UTC and session.end is None
-    assert record.space_name == "spaces/AbC" and record.participants[0].meet_user == "users/123"
+    assert session.start_time == datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC)
+    assert session.start_time.tzinfo is UTC and session.end_time is None
+    assert record.participants[0].user == "users/123"
 
 
 def test_a_snapshot_of_a_class_without_a_session_yet_is_accepted():

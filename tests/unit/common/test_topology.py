@@ -4,16 +4,16 @@ from __future__ import annotations
 import pytest
 
 from academy_common import topology
-from attendance.messages import CLASS_LIFECYCLE, CLASS_SNAPSHOTS, DIRECTORY, PARTICIPANTS_FETCHED
+from academy_common.contracts import CLASS_FINALIZED, FETCH_FAILED, FETCH_REQUESTED
+from attendance.messages import CONSUMED
 from billing.handlers import Projection
-from meet_fetcher.messages import REQUESTED
 
 
 @pytest.mark.parametrize(("queue", "handled"), [
-    ("attendance.events", {*CLASS_SNAPSHOTS, *CLASS_LIFECYCLE, PARTICIPANTS_FETCHED, *DIRECTORY}),
+    ("attendance.events", set(CONSUMED)),
     ("billing.events", set(Projection("UTC").handlers)),
-    ("meet-fetcher.fetch-requests", {REQUESTED}),
-    ("scheduler.fetch-outcomes", {"meet.fetch_failed", "attendance.class.finalized"}),
+    ("meet-fetcher.fetch-requests", {FETCH_REQUESTED.type}),
+    ("scheduler.fetch-outcomes", {FETCH_FAILED.type, CLASS_FINALIZED.type}),
 ])
 def test_each_queue_is_bound_to_the_events_its_consumer_handles(queue, handled):
     assert set(topology.routing_keys(queue)) == handled

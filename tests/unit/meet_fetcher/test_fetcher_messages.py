@@ -11,9 +11,10 @@ from pydantic import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from academy_common.contracts import FetchRequested
 from academy_common.events import deterministic_id
 from academy_common.meet_api import MeetApiError
-from meet_fetcher.messages import FetchRequest, failed_event, fetched_event
+from meet_fetcher.messages import failed_event, fetched_event
 from meet_fetcher.snapshot import ParticipantEntry, RecordEntry, SessionEntry, Snapshot
 
 NOW = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
@@ -25,7 +26,7 @@ VALID = {"class_id": 7, "session_id": "4b0c5d1e-0000-4000-8000-000000000007", "r
 
 
 def test_the_documented_request_is_accepted():
-    request = FetchRequest.model_validate(VALID)
+    request = FetchRequested.model_validate(VALID)
     assert request.class_id == 7 and request.window_start.tzinfo is not None
 
 
@@ -38,7 +39,7 @@ def test_the_documented_request_is_accepted():
 ])
 def test_a_request_the_fetcher_cannot_serve_is_rejected(change):
     with pytest.raises(ValidationError):
-        FetchRequest.model_validate({**VALID, **change})
+        FetchRequested.model_validate({**VALID, **change})
 
 
 def snapshot() -> Snapshot:
@@ -49,7 +50,7 @@ def snapshot() -> Snapshot:
 
 
 def test_the_snapshot_event_has_the_documented_fields_and_a_derived_id():
-    request = FetchRequest.model_validate(VALID)
+    request = FetchRequested.model_validate(VALID)
     event = fetched_event(request, "req-1", snapshot(), NOW)
     assert event.type == "meet.participants.fetched" and event.source == "/academy/meet-fetcher"
     assert event.id == deterministic_id("participants", "req-1") == fetched_event(request, "req-1", snapshot(), NOW).id
@@ -69,14 +70,14 @@ def test_the_snapshot_event_has_the_documented_fields_and_a_derived_id():
 
 
 def test_the_last_attempt_of_the_retry_window_is_passed_on():
-    request = FetchRequest.model_validate({**VALID, "reason": "retry", "last_attempt": True})
+    request = FetchRequested.model_validate({**VALID, "reason": "retry", "last_attempt": True})
     event = fetched_event(request, "req-9", Snapshot("spaces/AbC", ()), NOW)
     assert event.data["last_attempt"] is True
     assert event.data["all_ended"] is False  # no call found is not "every call ended"
 
 
 def test_the_failure_event_says_what_failed_and_whether_to_retry():
-    request = FetchRequest.model_validate({**VALID, "reason": "final"})
+    request = FetchRequested.model_validate({**VALID, "reason": "final"})
     event = failed_event(request, "req-2", MeetApiError("quota", 429, "Quota exceeded"), NOW)
     assert event.type == "meet.fetch_failed" and event.id == deterministic_id("fetch_failed", "req-2")
     assert event.data == {"class_id": 7, "session_id": VALID["session_id"], "request_id": "req-2", "reason": "final",
@@ -93,7 +94,7 @@ def asyncapi_validator(schema_name: str):
 
 
 def test_both_answers_match_the_published_asyncapi_schemas():
-    request = FetchRequest.model_validate(VALID)
-    asyncapi_validator("participantSnapshot").validate(fetched_event(request, "r", snapshot(), NOW).data)
+    request = FetchRequested.model_validate(VALID)
+    asyncapi_validator("ParticipantsFetched").validate(fetched_event(request, "r", snapshot(), NOW).data)
     failure = failed_event(request, "r", MeetApiError("server", None, "network: timeout"), NOW)
-    asyncapi_validator("fetchFailure").validate(failure.data)
+    asyncapi_validator("FetchFailed").validate(failure.data)

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from academy_common.contracts import FetchRequested
 from academy_common.meet_api import ConferenceRecord, MeetApiError, Participant, ParticipantSession, Space
 from meet_fetcher.fetcher import Fetcher
-from meet_fetcher.messages import FetchRequest
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -93,11 +93,11 @@ class MemoryCache:
         self.known_emails.update(emails)
 
 
-def request(reason: str = "active", **extra) -> FetchRequest:
+def request(reason: str = "active", **extra) -> FetchRequested:
     data = {"class_id": 7, "session_id": "s-1", "reason": reason, "space_name": "spaces/s", "organizer_email": "ada@school.org",
                 "scheduled_start": t(0), "scheduled_end": t(60), "window_start": t(-30), "window_end": t(90)}
     data.update(extra)
-    return FetchRequest(**data)
+    return FetchRequested(**data)
 
 
 @pytest.fixture
