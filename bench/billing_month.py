@@ -30,10 +30,10 @@ from billing import repository as repo
 from billing.app import HERE, build
 from billing.months import Month
 from billing.rates import Rate
-from billing.reports import close_month
 from billing.routes import routes
 from billing.settings import Settings
 from billing.statements import PartyAggregate
+from billing.usecases import close_month
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TIMEZONE = "Europe/Madrid"

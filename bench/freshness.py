@@ -38,7 +38,7 @@ import asyncpg
 from attendance.handlers import QUEUE as ATTENDANCE_QUEUE
 from billing.handlers import QUEUE as BILLING_QUEUE
 from meet_fetcher.app import QUEUE as FETCHER_QUEUE
-from scheduler.consumers import QUEUE as SCHEDULER_QUEUE
+from scheduler.handlers import QUEUE as SCHEDULER_QUEUE
 from scripts.system import SERVICES, System, free_port
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

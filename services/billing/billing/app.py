@@ -3,18 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import structlog
-
 from academy_common import topology
 from academy_common.service import Service
 from academy_common.settings import load_settings
-from billing import repository as repo
+from billing import usecases
 from billing.handlers import QUEUE, Projection
 from billing.routes import routes
 from billing.settings import Settings
 
 HERE = Path(__file__).parent
-log = structlog.get_logger(__name__)
 
 
 def build(settings: Settings | None = None) -> Service:
@@ -23,11 +20,7 @@ def build(settings: Settings | None = None) -> Service:
                       openapi=HERE / "openapi.yaml", uses_outbox=False)  # billing publishes nothing
 
     async def adopt_timezone() -> None:
-        async with service.pool.acquire() as conn, conn.transaction():
-            await repo.lock_pricing(conn)
-            moved = await repo.adopt_timezone(conn, settings.academy_timezone)
-        if moved:
-            log.warning("ACADEMY_TIMEZONE changed: lines re-dated", timezone=settings.academy_timezone, lines=moved)
+        await usecases.adopt_timezone(service.pool, settings.academy_timezone)
 
     service.background(adopt_timezone)
     projection = Projection(settings.academy_timezone)

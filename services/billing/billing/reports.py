@@ -1,4 +1,4 @@
-"""Use cases: a month's statements (live or frozen) page by page or as CSV, and closing a month.
+"""A month's statements (live or frozen) page by page, as the reports and the period close read them.
 
 An open month is computed from the projection on every request: the month's running totals
 (kept by the database on every line write), the page's lines, and the adjustments that the
@@ -7,32 +7,21 @@ frozen when it closed, unchanged.
 """
 from __future__ import annotations
 
-import hashlib
-import tempfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import structlog
-from prometheus_client import Counter
 
 from academy_common.events import rfc3339
 from billing import repository as repo
-from billing.csv_export import grand_total_rows, render, statement_rows
 from billing.months import Month
 from billing.rates import PARTIES, Party
 from billing.reconcile import Billed, Current, reconcile
-from billing.statements import Line, Statement, Summary, canonical, statement_json, summarize, summary_json
+from billing.statements import Line, Statement, Summary, statement_json, summarize, summary_json
 
-log = structlog.get_logger(__name__)
-
-PERIODS_CLOSED = Counter("billing_periods_closed_total", "Billing months closed")
 PLURAL = {"family": "families", "teacher": "teachers"}
-SPOOL_MEMORY_BYTES = 4 * 1024 * 1024  # a CSV export larger than this spools to a temporary file
 
 
 class AlreadyClosed(Exception):
@@ -132,65 +121,6 @@ async def all_statements(conn: asyncpg.Connection, view: MonthView, chunk: int) 
     while after is not None:
         documents, after = await view.page(conn, after, chunk)
         yield documents
-
-
-@asynccontextmanager
-async def csv_spool(pool: asyncpg.Pool, party: Party, month: Month, *, chunk: int) -> AsyncIterator[BinaryIO]:
-    """The whole month as CSV (every statement's lines and totals, then the grand totals) in a
-    temporary file, positioned at its start, closed when the block ends.
-
-    Read in one snapshot and written out before anyone sends it: the connection is back in
-    the pool before the first byte goes to the client, so a slow reader holds a file, not a
-    connection (memory up to SPOOL_MEMORY_BYTES, then disk).
-    """
-    period = str(month)
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
-        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            view = await month_view(conn, party, month)
-            spool.write(render(party, [], header=True).encode())
-            async for documents in all_statements(conn, view, chunk):
-                spool.write(render(party, [row for d in documents for row in statement_rows(party, period, d)]).encode())
-            spool.write(render(party, grand_total_rows(party, period, view.head())).encode())
-        spool.seek(0)
-        yield spool
-
-
-# -- closing ------------------------------------------------------------------------------
-
-async def close_month(pool: asyncpg.Pool, month: Month, tz: ZoneInfo, *, by: str, now: datetime,
-                      chunk: int) -> asyncpg.Record:
-    """Freeze both the family bills and the payroll of `month`, with one checksum over them.
-
-    Refused while the month is not over or while a line has no rate; allowed with
-    provisional lines (their later final figures come as adjustments).
-    """
-    _, end = month.bounds(tz)
-    if now < end:
-        raise NotOver(f"{month} ends at {rfc3339(end)}")
-    async with pool.acquire() as conn, conn.transaction():
-        await repo.lock_pricing(conn)
-        if await repo.period(conn, month) is not None:
-            raise AlreadyClosed(str(month))
-        closed = await repo.closed_months(conn)
-        views = {party: await OpenMonth.load(conn, party, month, closed) for party in PARTIES}
-        if any(view.unpriced for view in views.values()):
-            raise MissingRates({party: view.unpriced for party, view in views.items() if view.unpriced})
-        await repo.open_period(conn, month, by)
-        digest = hashlib.sha256()
-        for party, view in views.items():
-            async for documents in all_statements(conn, view, chunk):
-                for document in documents:
-                    digest.update(canonical(document))
-                await repo.freeze_statements(conn, month, party, documents)
-            await repo.freeze_adjustments(conn, month, party, view.adjustments)
-        await repo.freeze_lines(conn, month)
-        await repo.settle(conn, month, [key for view in views.values() for key in view.reconciled])
-        summary = {party: summary_json(view.summary) for party, view in views.items()}
-        record = await repo.finish_period(conn, month, digest.hexdigest(), summary)
-    PERIODS_CLOSED.inc()
-    log.info("period closed", period=str(month), checksum=record["checksum"], by=by,
-             provisional_lines=sum(v.summary.provisional_lines for v in views.values()))
-    return record
 
 
 def period_document(month: Month, record: asyncpg.Record | None) -> dict:

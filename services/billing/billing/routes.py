@@ -22,20 +22,10 @@ from academy_common.http import (
     requires,
 )
 from academy_common.service import SERVICE_KEY, Service
-from billing import repository as repo
+from billing import usecases
 from billing.months import MAX_YEAR, MIN_YEAR, Month
 from billing.rates import MAX_RATE_CENTS, Party, Rate, parse_effective_from
-from billing.reports import (
-    PLURAL,
-    AlreadyClosed,
-    MissingRates,
-    NotOver,
-    close_month,
-    csv_spool,
-    month_view,
-    period_document,
-    report,
-)
+from billing.reports import PLURAL, AlreadyClosed, MissingRates, NotOver, period_document
 
 routes = web.RouteTableDef()
 
@@ -83,18 +73,15 @@ async def _month_report(request: web.Request, party: Party) -> web.StreamRespons
         response = await _csv_report(request, service, party, month)
         REPORT_SECONDS.labels(party, "csv").observe(time.perf_counter() - started)
         return response
-    tz = service.settings.timezone
-    async with service.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        view = await month_view(conn, party, month)
-        statements, next_after = await view.page(conn, query.after, limit)
-    response = json_response(report(view, party, tz, statements, next_after))
+    response = json_response(await usecases.month_report(service.pool, party, month, service.settings.timezone,
+                                                         after=query.after, limit=limit))
     REPORT_SECONDS.labels(party, "json").observe(time.perf_counter() - started)
     return response
 
 
 async def _csv_report(request: web.Request, service: Service, party: Party, month: Month) -> web.StreamResponse:
     """The whole month, read into a spool first (no connection held while the client reads), then sent."""
-    async with csv_spool(service.pool, party, month, chunk=service.settings.export_chunk_size) as spool:
+    async with usecases.csv_spool(service.pool, party, month, chunk=service.settings.export_chunk_size) as spool:
         response = web.StreamResponse(headers={
             "Content-Disposition": f'attachment; filename="{PLURAL[party]}-{month}.csv"'})
         response.content_type, response.charset = "text/csv", "utf-8"
@@ -153,10 +140,7 @@ async def _put_rate(request: web.Request, party: Party) -> web.Response:
     except ValueError as exc:
         raise Problem(422, "Unprocessable Content", f"effective_from: {exc}") from None
     rate = Rate(effective_from, body.hourly_rate_cents, body.currency)
-    async with service.pool.acquire() as conn, conn.transaction():
-        await repo.lock_pricing(conn)
-        repriced = await repo.put_rate(conn, party, party_id, rate, by=_who(request))
-        history = await repo.rate_history(conn, party, party_id)
+    history, repriced = await usecases.set_rate(service.pool, party, party_id, rate, by=_who(request))
     RATE_CHANGES.labels(party).inc()
     return json_response(_rates_document(party, party_id, history) | {"repriced_lines": repriced})
 
@@ -164,8 +148,7 @@ async def _put_rate(request: web.Request, party: Party) -> web.Response:
 async def _rates(request: web.Request, party: Party) -> web.Response:
     party_id = path_int(request, "party_id")
     service: Service = request.app[SERVICE_KEY]
-    async with service.pool.acquire() as conn:
-        history = await repo.rate_history(conn, party, party_id)
+    history = await usecases.rate_history(service.pool, party, party_id)
     return json_response(_rates_document(party, party_id, history))
 
 
@@ -184,8 +167,8 @@ async def close_period(request: web.Request) -> web.Response:
     month = _period(request)
     service: Service = request.app[SERVICE_KEY]
     try:
-        record = await close_month(service.pool, month, service.settings.timezone, by=_who(request),
-                                   now=datetime.now(UTC), chunk=service.settings.export_chunk_size)
+        record = await usecases.close_month(service.pool, month, service.settings.timezone, by=_who(request),
+                                            now=datetime.now(UTC), chunk=service.settings.export_chunk_size)
     except AlreadyClosed:
         raise Problem(409, "Conflict", f"{month} is already closed") from None
     except NotOver as exc:
@@ -201,8 +184,7 @@ async def close_period(request: web.Request) -> web.Response:
 async def get_period(request: web.Request) -> web.Response:
     month = _period(request)
     service: Service = request.app[SERVICE_KEY]
-    async with service.pool.acquire() as conn:
-        record = await repo.period(conn, month)
+    record = await usecases.period(service.pool, month)
     return json_response(period_document(month, record))
 
 

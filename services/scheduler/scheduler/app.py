@@ -7,14 +7,14 @@ from pathlib import Path
 from academy_common.meet_api import MeetClient
 from academy_common.service import Service
 from academy_common.settings import load_settings
-from scheduler import consumers, http_classes, http_directory, http_monitoring, ticker
+from scheduler import handlers, routes, ticker
 from scheduler.meet import Spaces
 from scheduler.settings import Settings
 from scheduler.ticker import Clock
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 OPENAPI = Path(__file__).with_name("openapi.yaml")
-ROUTES = [*http_directory.routes, *http_classes.routes, *http_monitoring.routes]
+ROUTES = routes.routes
 
 
 def utc_now() -> datetime:
@@ -22,7 +22,7 @@ def utc_now() -> datetime:
 
 
 class Scheduler(Service):
-    """The service plus what its routes and jobs need: the Meet client and the clock."""
+    """The service plus what its use cases and jobs need (`usecases.Context`): the Meet client and the clock."""
 
     def __init__(self, settings: Settings, *, meet: Spaces, clock: Clock):
         super().__init__(settings, name="scheduler", schema="scheduler", migrations=MIGRATIONS,
@@ -39,7 +39,7 @@ class Scheduler(Service):
 def build(settings: Settings | None = None, *, meet: Spaces | None = None, clock: Clock = utc_now) -> Scheduler:
     settings = settings or load_settings(Settings)
     service = Scheduler(settings, meet=meet or MeetClient.from_settings(settings), clock=clock)
-    service.subscribe(consumers.QUEUE, consumers.ROUTING_KEYS, consumers.handle)
+    service.subscribe(handlers.QUEUE, handlers.ROUTING_KEYS, handlers.handle)
 
     async def run_ticker() -> None:
         await ticker.run(service.pool, settings, service.clock)

@@ -153,3 +153,28 @@ async def failed_class_ids(conn: asyncpg.Connection, now: datetime, retry_window
         f"SELECT c.id FROM classes c WHERE {_PHASE} = 'failed' ORDER BY c.end_at DESC LIMIT $3",
         now, retry_window, limit)
     return [r["id"] for r in rows]
+
+
+async def record_fetch_failure(conn: asyncpg.Connection, class_id: int, request_id: str, failed_at: datetime,
+                               retryable: bool, error: dict[str, Any]) -> bool:
+    """The failure on the class (the latest error wins) and on the request it answers; False for an unknown class."""
+    known = await conn.fetchval(
+        "UPDATE classes SET fetch_failures = fetch_failures + 1,"
+        " last_error = CASE WHEN last_failure_at > $2 THEN last_error ELSE $3::jsonb END,"
+        " last_failure_at = GREATEST(last_failure_at, $2) WHERE id = $1 RETURNING true",
+        class_id, failed_at, error)
+    if not known:
+        return False
+    await conn.execute(
+        "UPDATE occurrences SET failed_at = $3, retryable = $4, error = $5::jsonb"
+        " WHERE class_id = $1 AND event_id = $2 AND (failed_at IS NULL OR failed_at < $3)",
+        class_id, request_id, failed_at, retryable, error)
+    return True
+
+
+async def mark_finalized(conn: asyncpg.Connection, class_id: int, finalized_at: datetime) -> bool:
+    """The first finalization time stays; False for an unknown class."""
+    known = await conn.fetchval(
+        "UPDATE classes SET finalized_at = LEAST(finalized_at, $2) WHERE id = $1 RETURNING true",
+        class_id, finalized_at)
+    return bool(known)
