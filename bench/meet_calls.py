@@ -25,9 +25,9 @@ from academy_common.meet_api import MeetClient, count_calls
 from meet_emulator.clock import ManualClock
 from meet_emulator.testing import run_emulator
 from meet_fetcher.app import PACKAGE
-from meet_fetcher.cache import Cache
-from meet_fetcher.fetcher import Fetcher
+from meet_fetcher.repository import Cache
 from meet_fetcher.snapshot import records_json
+from meet_fetcher.usecases import Fetcher
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import timedelta
 from academy_common.contracts import FetchRequested
 from academy_common.events import rfc3339
 from academy_common.meet_api import MeetClient, count_calls
-from meet_fetcher.fetcher import Fetcher
 from meet_fetcher.snapshot import records_json
+from meet_fetcher.usecases import Fetcher
 from tests.integration.meet_fetcher.fetcher_support import T0, fetch_request, records
 
 POLL_S = 180

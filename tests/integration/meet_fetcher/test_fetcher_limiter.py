@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from academy_common.db import create_pool, migrate
 from academy_common.meet_api import MeetApiError, MeetClient, RetryPolicy
 from meet_fetcher.app import PACKAGE, build
-from meet_fetcher.limiter import PgRateLimiter
+from meet_fetcher.repository import PgRateLimiter
 from tests.integration.meet_api.meet_proxy import MeetProxy
 from tests.integration.meet_fetcher.fetcher_support import Observer, fetch_request
 from tests.support.services import running

@@ -7,7 +7,7 @@ import pytest
 
 from academy_common.contracts import FetchRequested
 from academy_common.meet_api import ConferenceRecord, MeetApiError, Participant, ParticipantSession, Space
-from meet_fetcher.fetcher import Fetcher
+from meet_fetcher.usecases import Fetcher
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

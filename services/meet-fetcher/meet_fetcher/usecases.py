@@ -1,6 +1,6 @@
-"""One fetch: the complete snapshot of a class's conference records, or a MeetApiError.
+"""What the fetcher does: one fetch and its answer on the bus, and pruning the caches.
 
-Every listing runs to its last page; any failure (after the client's retries) aborts the whole
+A fetch is the complete snapshot of a class's conference records, or a MeetApiError. Every listing runs to its last page; any failure (after the client's retries) aborts the whole
 fetch, so a partial snapshot never leaves this module. The rules deciding what may be reused
 from the class's last snapshot are in `snapshot` (pure).
 """
@@ -9,13 +9,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import asyncpg
+import structlog
+
+from academy_common.bus import Bus
 from academy_common.contracts import FetchRequested
-from academy_common.meet_api import ConferenceRecord, MeetClient, Participant
+from academy_common.meet_api import ConferenceRecord, MeetApiError, MeetClient, Participant
 from meet_fetcher import snapshot as snap
-from meet_fetcher.cache import Cache
+from meet_fetcher.messages import failed_event, fetched_event
+from meet_fetcher.repository import Cache
+
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -37,6 +44,32 @@ class Fetcher:
         if self.incremental:
             await self.cache.save_snapshot(request.class_id, request.session_id, snapshot, fetched_at)
         return FetchResult(snapshot, fetched_at)
+
+
+async def fetch_and_publish(bus: Bus, fetcher: Fetcher, request: FetchRequested,
+                            request_id: str) -> tuple[str, dict]:
+    """Publish the answer; return the outcome and what the fetch log line says about it."""
+    try:
+        result = await fetcher.fetch(request)
+    except MeetApiError as error:
+        await bus.publish(failed_event(request, request_id, error, datetime.now(UTC)))
+        return "failed", {"error": error.as_dict(), "retryable": error.retryable}
+    await bus.publish(fetched_event(request, request_id, result.snapshot, result.fetched_at))
+    snapshot = result.snapshot
+    return "ok", {"records": len(snapshot.records), "all_ended": snapshot.all_ended,
+                  "participants": sum(len(r.participants) for r in snapshot.records)}
+
+
+async def prune_caches(cache: Cache, snapshot_ttl: timedelta, interval_s: float) -> None:
+    """Forever: drop expired snapshots and emails; a database outage only delays the next round."""
+    while True:
+        try:
+            gone = await cache.prune(snapshot_ttl)
+            if gone:
+                log.info("caches pruned", rows=gone)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("cache pruning failed, will retry", error=repr(exc))
+        await asyncio.sleep(interval_s)
 
 
 class _Fetch:
