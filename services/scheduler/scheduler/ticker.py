@@ -18,9 +18,10 @@ from prometheus_client import Counter
 
 from academy_common import outbox
 from scheduler import messages
-from scheduler.errors import Conflict, NotFound
+from scheduler.errors import Conflict
+from scheduler.repository import occurrences as repo
 from scheduler.settings import Settings
-from scheduler.timetable import Attempt, Occurrence, Progress, TickPolicy, due, manual
+from scheduler.timetable import Occurrence, TickPolicy, due, manual
 
 log = structlog.get_logger(__name__)
 
@@ -37,20 +38,6 @@ Clock = Callable[[], datetime]
 # The database or the network is gone: no point trying the other classes of this tick.
 _UNREACHABLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
-_CLASS = """
-SELECT c.id, c.status, c.start_at, c.end_at, c.finalized_at, c.space_name, c.meeting_code,
-       t.email AS organizer_email
-FROM classes c JOIN teachers t ON t.id = c.teacher_id
-WHERE c.id = $1 FOR UPDATE OF c
-"""
-# Classes that may owe something: started, not finalized, not past the retry window.
-_CANDIDATES = """
-SELECT c.id FROM classes c LEFT JOIN class_sessions s ON s.class_id = c.id
-WHERE c.status = 'scheduled' AND c.start_at <= $1 AND c.finalized_at IS NULL
-  AND (s.ended_at IS NULL OR c.end_at + $2 >= $1)
-ORDER BY c.start_at, c.id
-"""
-
 
 @dataclass(frozen=True)
 class Emitted:
@@ -66,7 +53,7 @@ class Emitted:
 async def tick(pool: asyncpg.Pool, policy: TickPolicy, now: datetime) -> tuple[int, int]:
     """Advance every class that may owe something at `now`: (classes looked at, events emitted)."""
     retry_window = timedelta(seconds=policy.retry_window_s)
-    ids = [r["id"] for r in await pool.fetch(_CANDIDATES, now, retry_window)]
+    ids = await repo.candidate_ids(pool, now, retry_window)
     emitted = 0
     for class_id in ids:
         with structlog.contextvars.bound_contextvars(class_id=class_id):
@@ -82,7 +69,7 @@ async def tick(pool: asyncpg.Pool, policy: TickPolicy, now: datetime) -> tuple[i
 
 async def advance(pool: asyncpg.Pool, class_id: int, policy: TickPolicy, now: datetime) -> list[Emitted]:
     async with pool.acquire() as conn, conn.transaction():
-        emitted = await _advance(conn, await _locked(conn, class_id), policy, now)
+        emitted = await _advance(conn, await repo.locked_class(conn, class_id), policy, now)
     _count(emitted)
     return emitted
 
@@ -90,22 +77,16 @@ async def advance(pool: asyncpg.Pool, class_id: int, policy: TickPolicy, now: da
 async def request_manual(pool: asyncpg.Pool, class_id: int, policy: TickPolicy, now: datetime) -> Emitted:
     """A fetch request with reason `manual` (after any transition that is due, e.g. the start)."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await _locked(conn, class_id)
+        row = await repo.locked_class(conn, class_id)
         if row["status"] == "cancelled":
             raise Conflict(f"class {class_id} is cancelled")
         if now < row["start_at"]:
             raise Conflict(f"class {class_id} has not started yet")
         emitted = await _advance(conn, row, policy, now)
-        seq = await conn.fetchval("SELECT nextval('manual_request_seq')")
+        seq = await repo.next_manual_seq(conn)
         emitted += await _emit(conn, row, [manual(class_id, seq, now)], now)
     _count(emitted)
     return emitted[-1]
-
-
-async def active_class_ids(pool: asyncpg.Pool, now: datetime) -> list[int]:
-    rows = await pool.fetch(
-        "SELECT id FROM classes WHERE status = 'scheduled' AND start_at <= $1 AND end_at > $1 ORDER BY id", now)
-    return [r["id"] for r in rows]
 
 
 async def run(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> None:
@@ -117,40 +98,16 @@ async def run(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> None:
         started = clock()
         try:
             classes, emitted = await tick(pool, settings.policy, started)
-            await _record_run(pool, started, clock(), classes, emitted)
+            await repo.record_run(pool, started, clock(), classes, emitted)
         except (*_UNREACHABLE, asyncpg.PostgresError) as exc:
             log.warning("tick failed, will retry", error=f"{type(exc).__name__}: {exc}")
         await asyncio.sleep(settings.tick_interval_s)
 
 
-async def _locked(conn: asyncpg.Connection, class_id: int) -> asyncpg.Record:
-    row = await conn.fetchrow(_CLASS, class_id)
-    if row is None:
-        raise NotFound(f"class {class_id} does not exist")
-    return row
-
-
 async def _advance(conn: asyncpg.Connection, row: asyncpg.Record, policy: TickPolicy,
                    now: datetime) -> list[Emitted]:
-    progress = await _progress(conn, row)
+    progress = await repo.progress(conn, row)
     return await _emit(conn, row, due(progress, now, policy), now)
-
-
-async def _progress(conn: asyncpg.Connection, row: asyncpg.Record) -> Progress:
-    rows = await conn.fetch(
-        "SELECT kind, reason, seq, emitted_at, failed_at, retryable FROM occurrences"
-        " WHERE class_id = $1 AND reason <> 'manual' AND (reason <> 'active' OR seq = ("
-        "   SELECT max(seq) FROM occurrences WHERE class_id = $1 AND reason = 'active'))"
-        " ORDER BY emitted_at, seq", row["id"])
-    kinds = {r["kind"] for r in rows}
-    active = [r["seq"] for r in rows if r["reason"] == "active"]
-    attempts = tuple(
-        Attempt(r["reason"], r["seq"], r["emitted_at"], r["failed_at"], r["retryable"] is not False)
-        for r in rows if r["reason"] in ("final", "retry"))
-    return Progress(
-        class_id=row["id"], start=row["start_at"], end=row["end_at"], cancelled=row["status"] == "cancelled",
-        finalized=row["finalized_at"] is not None, started="started" in kinds, ended="ended" in kinds,
-        last_active_seq=active[0] if active else None, attempts=attempts)
 
 
 async def _emit(conn: asyncpg.Connection, row: asyncpg.Record, occurrences: list[Occurrence],
@@ -161,19 +118,12 @@ async def _emit(conn: asyncpg.Connection, row: asyncpg.Record, occurrences: list
         meeting_code=row["meeting_code"], organizer_email=row["organizer_email"])
     emitted: list[Emitted] = []
     for occurrence in occurrences:
-        inserted = await conn.fetchval(
-            "INSERT INTO occurrences (class_id, kind, reason, seq, due_at, event_id, emitted_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true",
-            occurrence.class_id, occurrence.kind, occurrence.reason, occurrence.seq, occurrence.due_at,
-            occurrence.event_id, now)
-        if not inserted:
+        if not await repo.insert_occurrence(conn, occurrence, now):
             continue
         if occurrence.kind == "started":
-            await conn.execute(
-                "INSERT INTO class_sessions (class_id, session_id, started_at) VALUES ($1, $2, $3)",
-                live.class_id, live.session_id, now)
+            await repo.open_session(conn, live.class_id, live.session_id, now)
         elif occurrence.kind == "ended":
-            await conn.execute("UPDATE class_sessions SET ended_at = $2 WHERE class_id = $1", live.class_id, now)
+            await repo.close_session(conn, live.class_id, now)
         await outbox.enqueue(conn, messages.occurred(occurrence, live, now))
         emitted.append(Emitted(occurrence, live.session_id))
         log.info("class occurrence", class_id=live.class_id, kind=occurrence.kind, reason=occurrence.reason,
@@ -188,23 +138,3 @@ def _count(emitted: list[Emitted]) -> None:
             FETCH_REQUESTS.labels(e.occurrence.reason).inc()
         else:
             TRANSITIONS.labels(e.occurrence.kind).inc()
-
-
-async def _record_run(pool: asyncpg.Pool, started: datetime, finished: datetime, classes: int, emitted: int) -> None:
-    await pool.execute(
-        "INSERT INTO job_runs (job, started_at, finished_at, classes, emitted) VALUES ('ticker', $1, $2, $3, $4)"
-        " ON CONFLICT (job) DO UPDATE SET started_at = $1, finished_at = $2, classes = $3, emitted = $4"
-        " WHERE job_runs.started_at <= $1",
-        started, finished, classes, emitted)
-
-
-async def last_run(pool: asyncpg.Pool) -> asyncpg.Record | None:
-    return await pool.fetchrow("SELECT started_at, finished_at, classes, emitted FROM job_runs WHERE job = 'ticker'")
-
-
-async def last_requests(pool: asyncpg.Pool) -> dict[str, datetime | None]:
-    """When the last fetch request of each reason went out (one index lookup per reason)."""
-    rows = await pool.fetch(
-        "SELECT r.reason, (SELECT max(o.emitted_at) FROM occurrences o WHERE o.kind = 'fetch'"
-        " AND o.reason = r.reason) AS at FROM unnest($1::text[]) AS r(reason)", list(FETCH_REASONS))
-    return {r["reason"]: r["at"] for r in rows}

@@ -36,6 +36,7 @@ from scheduler.errors import Conflict, NotFound
 from scheduler.meet import Spaces, obtain_space
 from scheduler.repository import classes as classes_repo
 from scheduler.repository import directory as directory_repo
+from scheduler.repository import occurrences as occurrences_repo
 from scheduler.settings import Settings
 from scheduler.ticker import Clock, Emitted
 
@@ -172,7 +173,7 @@ async def sync_participants(ctx: Context, class_id: int) -> Emitted:
 async def sync_all_active(ctx: Context) -> list[Emitted]:
     now = ctx.clock()
     requested = []
-    for class_id in await ticker.active_class_ids(ctx.pool, now):
+    for class_id in await occurrences_repo.active_class_ids(ctx.pool, now):
         try:
             requested.append(await ticker.request_manual(ctx.pool, class_id, ctx.settings.policy, now))
         except Conflict:  # cancelled since the listing: nothing to sync
@@ -192,11 +193,11 @@ class JobsStatus:
 
 async def jobs_status(ctx: Context) -> JobsStatus:
     now, window = ctx.clock(), _retry_window(ctx)
-    run = await ticker.last_run(ctx.pool)
+    run = await occurrences_repo.last_run(ctx.pool)
     async with ctx.pool.acquire() as conn:
         counts = await classes_repo.phase_counts(conn, now, window)
         failed = await classes_repo.failed_class_ids(conn, now, window)
-    return JobsStatus(now, run, await ticker.last_requests(ctx.pool), counts, failed)
+    return JobsStatus(now, run, await occurrences_repo.last_requests(ctx.pool, ticker.FETCH_REASONS), counts, failed)
 
 
 # -- what the scheduler hears back (each in the bus handler's transaction) -------------------

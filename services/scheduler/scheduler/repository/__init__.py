@@ -1,1 +1,1 @@
-"""SQL: one module per aggregate (classes with their rosters, the directory); the ticker keeps its own."""
+"""SQL: one module per aggregate (classes with their rosters, the directory, the ticker's occurrences)."""
