@@ -104,6 +104,7 @@ def print_urls(system: System, run: Plan) -> None:
     print(f"  attendance  {system.url('attendance')}/monitoring/attendance-logs")
     print(f"  billing     {system.url('billing')}/monitoring/billing/families?year={today.year}&month={today.month}")
     print(f"  fetcher     {system.url('meet-fetcher')}/metrics")
+    print(f"  API docs    {system.url('scheduler')}/docs  (every service serves its own at /docs)")
     print(f"  tokens      API_TOKENS={run.api_tokens}")
     print(f"  try         curl -H 'Authorization: Bearer {run.admin}' {system.url('scheduler')}/monitoring/status\n",
           flush=True)
