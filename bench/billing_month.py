@@ -44,7 +44,7 @@ BARE_AGGREGATE = """
     SELECT party_id, currency, coalesce(sum(amount_cents), 0)::bigint AS amount_cents,
            sum(billable_seconds)::bigint AS billable_seconds, count(*) AS lines,
            count(*) FILTER (WHERE NOT final) AS provisional_lines
-    FROM attendance_lines WHERE party = 'family' AND month = $1 AND NOT cancelled AND NOT removed
+    FROM attendance_lines WHERE party = 'family' AND month = $1 AND counted
     GROUP BY party_id, currency"""
 
 
@@ -67,18 +67,20 @@ def line_rows(lines: int, families: int, teachers: int, start: datetime, end: da
         for seat in range(STUDENTS_PER_CLASS):
             student_id = class_id * STUDENTS_PER_CLASS + seat
             family_id = rng.randrange(1, families + 1)
-            yield (class_id, f"student:{student_id}", "family", family_id, student_id, rng.randrange(0, 3601),
+            seconds = rng.randrange(0, 3601)
+            yield (class_id, f"student:{student_id}", "family", family_id, student_id, seconds, seconds,
                    rng.random() > 0.05, False, 1, moment, MONTH.first_day, False,
                    *rate_of("family", family_id, moment, midmonth))
         teacher_id = class_id % teachers + 1
-        yield (class_id, f"teacher:{teacher_id}", "teacher", teacher_id, None, rng.randrange(3000, 3601),
+        seconds = rng.randrange(3000, 3601)
+        yield (class_id, f"teacher:{teacher_id}", "teacher", teacher_id, None, seconds, seconds,
                True, False, 1, moment, MONTH.first_day, False, 4000, "EUR")
 
 
 async def load(conn: asyncpg.Connection, lines: int, families: int, teachers: int) -> None:
     start, end = MONTH.bounds(Settings(academy_timezone=TIMEZONE).timezone)
     midmonth = start + timedelta(days=15)
-    columns = ["class_id", "person_key", "party", "party_id", "student_id", "billable_seconds", "final",
+    columns = ["class_id", "person_key", "party", "party_id", "student_id", "billable_seconds", "billed_seconds", "final",
                "corrected", "version", "scheduled_start", "month", "cancelled", "rate_cents", "currency"]
     await conn.copy_records_to_table("attendance_lines", records=line_rows(lines, families, teachers, start, end),
                                      columns=columns)
@@ -87,7 +89,7 @@ async def load(conn: asyncpg.Connection, lines: int, families: int, teachers: in
         noise = [(10_000_000 + i + int(month_start.timestamp()), i % families + 1, i,
                   month_start + timedelta(minutes=i % 40_000)) for i in range(50_000)]
         await conn.copy_records_to_table("attendance_lines", columns=columns, records=[
-            (class_id, f"student:{i}", "family", family_id, i, 1800, True, False, 1, moment, month.first_day, False,
+            (class_id, f"student:{i}", "family", family_id, i, 1800, 1800, True, False, 1, moment, month.first_day, False,
              *rate_of("family", family_id, moment, midmonth)) for class_id, family_id, i, moment in noise])
     await conn.copy_records_to_table("classes", columns=["class_id", "title", "scheduled_start", "scheduled_end",
                                                          "status", "version"],

@@ -46,7 +46,7 @@ async def story(system, isolation):
         story.logs_while_retrying = (await story.call(
             "GET", f"{story.urls['attendance']}/monitoring/attendance-logs?class_id={story.class_id}"))["items"]
         await eventually(lambda: bool(tap.of("attendance.class.finalized")), timeout=120)
-        await story.collect(BILLING)
+        await story.collect_settled(BILLING)
     yield story, tap
     await tap.close()
 

@@ -86,7 +86,7 @@ async def shared(system, isolation):
         for name, class_id in classes.items():
             found = await story.call("GET", f"{story.urls['attendance']}/monitoring/attendance-logs?class_id={class_id}")
             logs[name] = found["items"]
-        await story.collect(BILLING)
+        await story.collect_settled(BILLING)
     yield {"classes": classes, "start": story.start, "tap": tap, "logs": logs, "bills": story.bills,
            "payroll": story.payroll}
     await tap.close()

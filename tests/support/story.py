@@ -170,6 +170,16 @@ class Story:
         async with self.http.get(f"{billing}/monitoring/payroll/teachers", params=month, headers=billing_headers) as r:
             self.payroll = await r.json()
 
+    async def collect_settled(self, billing_headers: dict[str, str], timeout: float = 60) -> None:
+        """Collect once billing has caught up with the final logs: the class is finalized in
+        attendance before billing has consumed the final `attendance.log.updated` events."""
+        async def settled() -> bool:
+            await self.collect(billing_headers)
+            lines = [line for report, key in ((self.bills, "families"), (self.payroll, "teachers"))
+                     for party in report[key] for line in party["lines"]]
+            return bool(lines) and not any(line["provisional"] for line in lines)
+        await eventually(settled, timeout=timeout)
+
 
 EXPECTED = {  # email or display name → (role, status, joins, attended, billable, first, last) in seconds from S
     "ada@e2e.example": ("teacher", "present", 1, 82, 60, -20, 62),

@@ -100,15 +100,16 @@ async def upsert_line(conn: asyncpg.Connection, party: Party, party_id: int, log
     removed log's line is kept (its version still counts) but, like a cancelled one, not billed."""
     applied = await conn.fetchval(
         """INSERT INTO attendance_lines AS l (class_id, person_key, log_id, party, party_id, student_id,
-               billable_seconds, final, corrected, removed, version, scheduled_start, month, cancelled,
-               billable_override, correction_reason)
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, s.start, local_month(s.start, $13), s.cancelled,
+               billable_seconds, billed_seconds, final, corrected, removed, version, scheduled_start, month,
+               cancelled, billable_override, correction_reason)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, s.start, local_month(s.start, $13), s.cancelled,
                   $14, $15
            FROM (SELECT coalesce(c.scheduled_start, $12) AS start, coalesce(c.status = 'cancelled', false) AS cancelled
                  FROM (SELECT 1) AS one LEFT JOIN classes c ON c.class_id = $1) AS s
            ON CONFLICT (class_id, person_key) DO UPDATE SET log_id = EXCLUDED.log_id, party = EXCLUDED.party,
                party_id = EXCLUDED.party_id, student_id = EXCLUDED.student_id,
-               billable_seconds = EXCLUDED.billable_seconds, final = EXCLUDED.final,
+               billable_seconds = EXCLUDED.billable_seconds, billed_seconds = EXCLUDED.billed_seconds,
+               final = EXCLUDED.final,
                corrected = EXCLUDED.corrected, removed = EXCLUDED.removed, version = EXCLUDED.version,
                scheduled_start = EXCLUDED.scheduled_start, month = EXCLUDED.month, cancelled = EXCLUDED.cancelled,
                billable_override = EXCLUDED.billable_override, correction_reason = EXCLUDED.correction_reason
@@ -179,7 +180,7 @@ async def month_lines(conn: asyncpg.Connection, party: Party, party_ids: Sequenc
            FROM attendance_lines l
            LEFT JOIN classes c ON c.class_id = l.class_id
            LEFT JOIN students s ON s.student_id = l.student_id
-           WHERE l.party = $1 AND l.party_id = ANY($2::bigint[]) AND l.month = $3 AND NOT l.cancelled AND NOT l.removed
+           WHERE l.party = $1 AND l.party_id = ANY($2::bigint[]) AND l.month = $3 AND l.counted
            ORDER BY l.party_id, l.scheduled_start, l.class_id, l.person_key""",
         party, list(party_ids), month.first_day)
     lines: dict[int, list[Line]] = {}
@@ -264,9 +265,10 @@ async def freeze_statements(conn: asyncpg.Connection, month: Month, party: Party
 async def freeze_lines(conn: asyncpg.Connection, month: Month) -> None:
     await conn.execute(
         """INSERT INTO closed_lines (period, class_id, person_key, kind, party, party_id, currency,
-               billable_seconds, amount_cents, origin_period)
-           SELECT $1, class_id, person_key, 'line', party, party_id, currency, billable_seconds, amount_cents, $1
-           FROM attendance_lines WHERE month = $1 AND NOT cancelled AND NOT removed""",
+               billable_seconds, billed_seconds, amount_cents, origin_period)
+           SELECT $1, class_id, person_key, 'line', party, party_id, currency, billable_seconds, billed_seconds,
+                  amount_cents, $1
+           FROM attendance_lines WHERE month = $1 AND counted""",
         month.first_day)
 
 
@@ -274,8 +276,8 @@ async def freeze_adjustments(conn: asyncpg.Connection, month: Month, party: Part
                              adjustments: Iterable[tuple[Key, int, Line]]) -> None:
     await conn.executemany(
         """INSERT INTO closed_lines (period, class_id, person_key, kind, party, party_id, currency,
-               billable_seconds, amount_cents, origin_period)
-           VALUES ($1, $2, $3, 'adjustment', $4, $5, $6, $7, $8, $9)""",
+               billable_seconds, billed_seconds, amount_cents, origin_period)
+           VALUES ($1, $2, $3, 'adjustment', $4, $5, $6, $7, $7, $8, $9)""",
         [(month.first_day, key[0], key[1], party, party_id, line.currency, line.billable_seconds,
           line.amount_cents, line.reference_period.first_day) for key, party_id, line in adjustments])
 

@@ -23,9 +23,9 @@ async def amounts(pool, pairs: list[tuple[int, int]]) -> list[int]:
     """Store one line per pair with that rate, read back the amount the table computed."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.executemany(
-            """INSERT INTO attendance_lines (class_id, person_key, party, party_id, billable_seconds, final,
-                   corrected, version, scheduled_start, month, rate_cents, currency)
-               VALUES ($1, 'student:1', 'family', 1, $2, true, false, 1, $4, '2025-03-01', $3, 'EUR')""",
+            """INSERT INTO attendance_lines (class_id, person_key, party, party_id, billable_seconds, billed_seconds,
+                   final, corrected, version, scheduled_start, month, rate_cents, currency)
+               VALUES ($1, 'student:1', 'family', 1, $2, $2, true, false, 1, $4, '2025-03-01', $3, 'EUR')""",
             [(i + 1, s, r, START) for i, (s, r) in enumerate(pairs)])
         rows = await conn.fetch("SELECT amount_cents FROM attendance_lines ORDER BY class_id")
         await conn.execute("DELETE FROM attendance_lines")
