@@ -16,7 +16,7 @@ def money(cents: int | None, currency: str | None = "") -> str:
     return f"{sign}{whole:,}.{part:02d}" + (f" {currency}" if currency else "")
 
 
-def duration(seconds: int | float | None) -> str:
+def duration(seconds: float | None) -> str:
     """`1 h 05 min`, `12 min 30 s`, `45 s`."""
     if seconds is None:
         return "—"

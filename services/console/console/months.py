@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 ID_FIELD = {"families": "family_id", "teachers": "teacher_id"}
 PARTIES = {"families": "Family bills", "teachers": "Teacher payroll"}
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
-_AMOUNT = re.compile(r"^\d{1,9}([.,]\d{1,2})?$")
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_AMOUNT = re.compile(r"^\d{1,9}([.,]\d{1,2})?$", re.ASCII)
 
 
 @dataclass(frozen=True)
