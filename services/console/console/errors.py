@@ -7,7 +7,7 @@ from aiohttp import web
 
 from academy_common.http import Handler
 from console.clients.upstream import UpstreamError
-from console.signin import Forbidden
+from console.signin import Forbidden, StaleForm
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +40,8 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except Forbidden as exc:
         return page(request, 403, "Not for your role", str(exc))
+    except StaleForm as exc:
+        return page(request, 403, "The form has expired", str(exc))
     except UpstreamError as exc:
         log.warning("upstream error", api=exc.api, status=exc.status, title=exc.title, path=request.path)
         return upstream_page(request, exc)

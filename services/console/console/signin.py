@@ -45,6 +45,10 @@ class Forbidden(Exception):
     """The signed-in role may not see this page (rendered as the 403 page)."""
 
 
+class StaleForm(Exception):
+    """An unsafe request without the session's CSRF token (rendered as a 403 page)."""
+
+
 def require_money(request: web.Request) -> User:
     user = request[USER]
     if not user.sees_money:
@@ -87,14 +91,15 @@ def guard() -> Handler:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         session = await get_session(request)
         if request.method not in SAFE_METHODS and not await _csrf_ok(request, session):
-            raise Forbidden("The form was out of date (its security token did not match). Reload the page and "
+            raise StaleForm("The form was out of date (its security token did not match). Reload the page and "
                             "send it again.")
         if request.path.startswith(PUBLIC):
             return await handler(request)
         token = session.get("token")
         principal = principal_of(request.app[DIGESTS_KEY], token) if token else None
         if principal is None:  # signed out, expired, or the token was withdrawn from API_TOKENS
-            session.invalidate()
+            if token:  # a signed-out visitor keeps the session: it holds the sign-in form's CSRF token
+                session.invalidate()
             raise web.HTTPSeeOther(f"/sign-in?next={quote(request.path_qs, safe='')}")
         request[USER] = User(token, principal.role, principal.name)
         return await handler(request)
