@@ -64,9 +64,10 @@ def port_settings(env: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
 
 def settings_problems(env: Mapping[str, str]) -> list[str]:
     """What the services would refuse at start, one line per variable (values never repeated)."""
+    from console.settings import Settings as Console
+
     from attendance.settings import Settings as Attendance
     from billing.settings import Settings as Billing
-    from console.settings import Settings as Console
     from meet_fetcher.settings import Settings as Fetcher
     from scheduler.settings import Settings as Scheduler
 
