@@ -27,8 +27,8 @@ SERVICES = {  # name → (python module, default HTTP port)
     "meet-fetcher": ("meet_fetcher", 8084),
     "console": ("console", 8080),
 }
-APP_SERVICES = ("scheduler", "attendance", "billing", "meet-fetcher", "console")
-MIGRATED = ("scheduler", "attendance", "billing", "meet-fetcher")  # the console has no database
+APP_SERVICES = ("scheduler", "attendance", "billing", "meet-fetcher")  # on the bus, each with a schema
+FRONTS = ("console",)  # HTTP only: no database, no broker
 # What the console calls (its SCHEDULER_URL, ATTENDANCE_URL, BILLING_URL).
 CONSOLE_UPSTREAMS = ("scheduler", "attendance", "billing")
 
@@ -111,7 +111,7 @@ class System:
                 ["--port", str(port), *(emulator_args or [])])
             emulator = f"http://127.0.0.1:{port}/"
             base_env = {"MEET_API_ENDPOINT": emulator, "PEOPLE_API_ENDPOINT": emulator, **base_env}
-        for service in APP_SERVICES:
+        for service in (*APP_SERVICES, *FRONTS):
             module, default_port = SERVICES[service]
             for replica in range(1, (replicas or {}).get(service, 1) + 1):
                 name = service if replica == 1 else f"{service}-{replica}"
@@ -133,7 +133,7 @@ class System:
     async def start(self, timeout: float = 60.0) -> None:
         await ensure_database(self.database_url)
         # Migrate before starting so replicas never race on first boot (they could: it is locked).
-        for name in MIGRATED:  # once per service, not per replica
+        for name in APP_SERVICES:  # once per service, not per replica
             await self._run_once(self.processes[name], "migrate")
         for process in self.processes.values():
             await self.start_process(process.name)

@@ -134,7 +134,9 @@ def test_correcting_a_log_changes_the_family_bill(browser, console, demo, screen
     before = family_total(browser, console, "Byron family")
     shoot(browser, screenshots, "month")
     browser.get(f"{console}/classes/{demo.class_id}")
-    form = browser.find_element(By.XPATH, "//section[.//h3[starts-with(., 'Allegra Byron')]]//form")
+    section = browser.find_element(By.XPATH, "//section[.//h3[starts-with(., 'Allegra Byron')]]")
+    section.find_element(By.TAG_NAME, "summary").send_keys(Keys.ENTER)  # opens the form, keyboard only
+    form = section.find_element(By.TAG_NAME, "form")
     Select(form.find_element(By.NAME, "status")).select_by_value("present")
     form.find_element(By.NAME, "billable_seconds").send_keys("60")  # the whole (one-minute) class
     form.find_element(By.NAME, "allow_above_attended").click()
