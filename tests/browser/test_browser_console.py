@@ -8,7 +8,7 @@ import re
 import urllib.request
 
 import pytest
-from selenium.common.exceptions import NoSuchElementException, TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
@@ -51,7 +51,9 @@ def sign_in(browser, console: str, token: str) -> None:
 def wait(browser, seconds: float, condition, message: str):
     """Poll `condition` (no fixed sleep); on a timeout the message carries what the page says is wrong."""
     try:
-        return WebDriverWait(browser, seconds, poll_frequency=0.5).until(condition)
+        # htmx swaps the board while a condition reads it: a stale element is read again next poll
+        return WebDriverWait(browser, seconds, poll_frequency=0.5,
+                             ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(condition)
     except TimeoutException:
         said = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".problem, .field-error, h1")]
         raise AssertionError(f"{message}; at {browser.current_url} the page says {said}") from None
