@@ -88,7 +88,10 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
 @asynccontextmanager
 async def console(upstream: str, **overrides) -> AsyncIterator[str]:
     settings = Settings(**{"api_tokens": TOKENS, "http_port": 0, "scheduler_url": upstream,
-                           "attendance_url": upstream, "billing_url": upstream, "log_format": "console", **overrides})
+                           "attendance_url": upstream, "billing_url": upstream, "log_format": "console",
+                           # nothing listens here: the console must need neither a broker nor a database
+                           "amqp_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/",
+                           "database_url": f"postgresql://postgres@127.0.0.1:{free_port()}/none", **overrides})
     service = build(settings)
     await service.start()
     try:
