@@ -7,6 +7,7 @@ frozen when it closed, unchanged.
 """
 from __future__ import annotations
 
+import bisect
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -87,7 +88,7 @@ class OpenMonth:
         for start in range(0, len(self.party_ids), chunk):
             party_ids = list(self.party_ids[start:start + chunk])
             lines: dict[int, list[Line]] = {}
-            async for r in rows.through(party_ids[-1]):
+            for r in await rows.through(party_ids[-1]):
                 lines.setdefault(r["party_id"], []).append(repo.line_of(r))
             statements = self._statements(party_ids, lines, await repo.names(conn, self.party, party_ids))
             yield [statement_json(s) for s in statements]
@@ -102,22 +103,30 @@ class OpenMonth:
 
 
 class _RowsAhead:
-    """Rows ordered by party_id, taken up to a party at a time; the first row past it waits."""
+    """Rows ordered by party_id, taken up to a party at a time; the rows past it wait."""
 
     def __init__(self, batches: AsyncIterator[list[asyncpg.Record]]):
-        self._batches, self._rows, self._next = batches, [], 0
+        self._batches, self._rows = batches, []
 
-    async def through(self, last_party_id: int) -> AsyncIterator[asyncpg.Record]:
+    async def through(self, last_party_id: int) -> list[asyncpg.Record]:
+        taken = []
         while True:
-            if self._next == len(self._rows):
-                self._rows, self._next = await anext(self._batches, []), 0
+            if not self._rows:
+                self._rows = await anext(self._batches, [])
                 if not self._rows:
-                    return
-            row = self._rows[self._next]
-            if row["party_id"] > last_party_id:
-                return
-            self._next += 1
-            yield row
+                    return taken
+            if self._rows[-1]["party_id"] <= last_party_id:
+                taken += self._rows
+                self._rows = []
+                continue
+            cut = bisect.bisect_right(self._rows, last_party_id, key=_party_id)
+            taken += self._rows[:cut]
+            self._rows = self._rows[cut:]
+            return taken
+
+
+def _party_id(row: asyncpg.Record) -> int:
+    return row["party_id"]
 
 
 @dataclass
