@@ -1,4 +1,4 @@
-"""CSV for spreadsheets: one row per line, a total row per statement and currency, grand totals.
+"""CSV for spreadsheets: one row per line, per statement its totals by rule and per currency, grand totals.
 
 Rows are made from the JSON documents the API serves (live or frozen), so CSV and JSON
 always say the same. Text cells that a spreadsheet would run as a formula (starting with
@@ -21,8 +21,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def columns(party: Party) -> list[str]:
     person = ["student_id", "student_name"] if party == "family" else []
     return ["period", f"{party}_id", f"{party}_name", "kind", *person, "class_id", "class_title",
-            "scheduled_start", "billable_seconds", "hourly_rate_cents", "currency", "amount_cents",
-            "provisional", "reference_period", "error"]
+            "scheduled_start", "billable_seconds", "measured_seconds", "billed_seconds", "rule", "rule_detail",
+            "hourly_rate_cents", "currency", "amount_cents", "provisional", "corrected", "billable_override",
+            "correction_reason", "reference_period", "error"]
 
 
 def safe_text(value: str | None) -> str | None:
@@ -32,16 +33,23 @@ def safe_text(value: str | None) -> str | None:
 
 
 def statement_rows(party: Party, period: str, statement: dict) -> list[list[Any]]:
-    """The statement's lines then its totals (one per currency), as rows in `columns(party)` order."""
+    """The statement's lines, its totals by rule, then its totals (one per currency), as rows
+    in `columns(party)` order. Statements frozen before billing policies lack the policy
+    fields: they were billed as measured."""
     owner = [period, statement[f"{party}_id"], safe_text(statement["name"])]
     rows = []
     for line in statement["lines"]:
         person = [line["student_id"], safe_text(line["student_name"])] if party == "family" else []
         reference = line["reference"]
+        measured = line["billable_seconds"]
         rows.append([*owner, line["kind"], *person, line["class_id"], safe_text(line["class_title"]),
-                     line["scheduled_start"], line["billable_seconds"], line["hourly_rate_cents"], line["currency"],
-                     line["amount_cents"], _bool(line["provisional"]), reference["period"] if reference else None,
-                     safe_text(line["error"])])
+                     line["scheduled_start"], measured, line.get("measured_seconds", measured),
+                     line.get("billed_seconds", measured), line.get("rule", "measured"),
+                     safe_text(line.get("rule_detail", "")), line["hourly_rate_cents"], line["currency"],
+                     line["amount_cents"], _bool(line["provisional"]), _bool(line.get("corrected", False)),
+                     _bool(line.get("billable_override", False)), safe_text(line.get("correction_reason")),
+                     reference["period"] if reference else None, safe_text(line["error"])])
+    rows += [rule_total_row(party, owner, total) for total in statement.get("totals_by_rule", [])]
     rows += [total_row(party, owner, "total", total) for total in statement["totals"]]
     return rows
 
@@ -50,10 +58,17 @@ def grand_total_rows(party: Party, period: str, summary: dict) -> list[list[Any]
     return [total_row(party, [period, None, None], "grand_total", total) for total in summary["totals"]]
 
 
+def rule_total_row(party: Party, owner: list[Any], total: dict) -> list[Any]:
+    person = [None, None] if party == "family" else []
+    return [*owner, "rule_total", *person, None, None, None, None, None, total["billed_seconds"], total["rule"],
+            None, None, total["currency"], total["amount_cents"], None, None, None, None, None, None]
+
+
 def total_row(party: Party, owner: list[Any], kind: str, total: dict) -> list[Any]:
     person = [None, None] if party == "family" else []
-    return [*owner, kind, *person, None, None, None, total["billable_seconds"], None, total["currency"],
-            total["amount_cents"], None, None, None]
+    measured = total["billable_seconds"]
+    return [*owner, kind, *person, None, None, None, measured, measured, total.get("billed_seconds", measured),
+            None, None, None, total["currency"], total["amount_cents"], None, None, None, None, None, None]
 
 
 def render(party: Party, rows: Iterable[list[Any]], *, header: bool = False) -> str:

@@ -33,6 +33,9 @@ class Current:
     cancelled: bool
     removed: bool  # attendance vacated the log: owed nothing, like a cancelled class
     billable_seconds: int
+    billed_seconds: int
+    rule: str
+    rule_detail: str
     hourly_rate_cents: int | None
     currency: str | None
     amount_cents: int | None
@@ -40,6 +43,12 @@ class Current:
     corrected: bool
     billable_override: bool = False
     correction_reason: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        """The line bills at all (as the `counted` column says): not cancelled nor removed, or a
+        late cancellation charge."""
+        return self.rule == "late_cancel" or not (self.cancelled or self.removed)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Billed:
     party_id: int
     currency: str
     billable_seconds: int
+    billed_seconds: int
     amount_cents: int
     origin: Month  # the month the charge is about
 
@@ -63,28 +73,32 @@ def reconcile(current: Current, billed: list[Billed], closed: frozenset[Month]) 
     reference = min((b.origin for b in billed), default=current.month)
     target = first_open_after(reference, closed)
     # An open month bills the line itself; only a closed month's share needs an adjustment.
-    owed: dict[tuple[int, str | None], tuple[int, int | None]] = {}
-    if not current.cancelled and not current.removed and current.month in closed:
-        owed[(current.party_id, current.currency)] = (current.billable_seconds, current.amount_cents)
-    charged: dict[tuple[int, str | None], list[int]] = defaultdict(lambda: [0, 0])
+    owed: dict[tuple[int, str | None], tuple[int, int, int | None]] = {}
+    if current.counted and current.month in closed:
+        owed[(current.party_id, current.currency)] = (current.billable_seconds, current.billed_seconds,
+                                                      current.amount_cents)
+    charged: dict[tuple[int, str | None], list[int]] = defaultdict(lambda: [0, 0, 0])
     for b in billed:
-        charged[(b.party_id, b.currency)][0] += b.billable_seconds
-        charged[(b.party_id, b.currency)][1] += b.amount_cents
+        was = charged[(b.party_id, b.currency)]
+        was[0] += b.billable_seconds
+        was[1] += b.billed_seconds
+        was[2] += b.amount_cents
     adjustments = []
     for key in sorted(owed.keys() | charged.keys(), key=lambda k: (k[0], k[1] or "")):
-        seconds, amount = owed.get(key, (0, 0))
-        was_seconds, was_amount = charged.get(key, (0, 0))
-        if amount is not None and (seconds, amount) == (was_seconds, was_amount):
+        seconds, billed_seconds, amount = owed.get(key, (0, 0, 0))
+        was_seconds, was_billed, was_amount = charged.get(key, (0, 0, 0))
+        if amount is not None and (seconds, billed_seconds, amount) == (was_seconds, was_billed, was_amount):
             continue
         party_id, currency = key
         rate = current.hourly_rate_cents if key in owed else None
         adjustments.append((party_id, _line(current, reference, currency, rate, seconds - was_seconds,
+                                            billed_seconds - was_billed,
                                             None if amount is None else amount - was_amount)))
     return Reconciliation(target, tuple(adjustments))
 
 
 def _line(current: Current, reference: Month, currency: str | None, rate: int | None,
-          seconds: int, amount: int | None) -> Line:
+          seconds: int, billed_seconds: int, amount: int | None) -> Line:
     return Line(
         kind="adjustment",
         class_id=current.class_id,
@@ -93,6 +107,9 @@ def _line(current: Current, reference: Month, currency: str | None, rate: int | 
         student_id=current.student_id,
         student_name=current.student_name,
         billable_seconds=seconds,
+        billed_seconds=billed_seconds,
+        rule=current.rule,
+        rule_detail=current.rule_detail,
         hourly_rate_cents=rate,
         currency=currency,
         amount_cents=amount,

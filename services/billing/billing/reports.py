@@ -208,14 +208,16 @@ def _current(r: asyncpg.Record) -> Current:
         party=r["party"], party_id=r["party_id"], class_id=r["class_id"], person_key=r["person_key"],
         class_title=r["title"], scheduled_start=r["scheduled_start"], month=Month.from_date(r["month"]),
         student_id=r["student_id"], student_name=r["student_name"], cancelled=r["cancelled"], removed=r["removed"],
-        billable_seconds=r["billable_seconds"], hourly_rate_cents=r["rate_cents"], currency=r["currency"],
+        billable_seconds=r["billable_seconds"], billed_seconds=r["billed_seconds"],
+        rule=r["rule"], rule_detail=r["rule_detail"], hourly_rate_cents=r["rate_cents"], currency=r["currency"],
         amount_cents=r["amount_cents"], final=r["final"], corrected=r["corrected"],
         billable_override=r["billable_override"], correction_reason=r["correction_reason"])
 
 
 def _billed(r: asyncpg.Record) -> Billed:
     return Billed(party_id=r["party_id"], currency=r["currency"], billable_seconds=r["billable_seconds"],
-                  amount_cents=r["amount_cents"], origin=Month.from_date(r["origin_period"]))
+                  billed_seconds=r["billed_seconds"], amount_cents=r["amount_cents"],
+                  origin=Month.from_date(r["origin_period"]))
 
 
 def _adjustment_order(adjustment: tuple[repo.Key, int, Line]) -> tuple:

@@ -167,15 +167,16 @@ async def rate_history(conn: asyncpg.Connection, party: Party, party_id: int) ->
 async def month_aggregate(conn: asyncpg.Connection, party: Party, month: Month) -> list[PartyAggregate]:
     """The month's lines summed per family (teacher) and currency, from the running totals."""
     rows = await conn.fetch(
-        """SELECT party_id, nullif(currency, '') AS currency, amount_cents, billable_seconds, lines, provisional_lines
+        """SELECT party_id, nullif(currency, '') AS currency, amount_cents, billable_seconds, billed_seconds, lines,
+                  provisional_lines
            FROM month_totals WHERE party = $1 AND month = $2""",
         party, month.first_day)
     return [PartyAggregate(**row) for row in rows]
 
 
 _LINE_COLUMNS = """l.party_id, l.class_id, c.title, l.scheduled_start, l.student_id, s.name AS student_name,
-    l.billable_seconds, l.rate_cents, l.currency, l.amount_cents, l.final, l.corrected, l.billable_override,
-    l.correction_reason"""
+    l.billable_seconds, l.billed_seconds, l.rule, l.rule_detail, l.rate_cents, l.currency, l.amount_cents, l.final,
+    l.corrected, l.billable_override, l.correction_reason"""
 _MONTH_LINES = f"""SELECT {_LINE_COLUMNS} FROM attendance_lines l
     LEFT JOIN classes c ON c.class_id = l.class_id
     LEFT JOIN students s ON s.student_id = l.student_id
@@ -188,6 +189,7 @@ def line_of(r: asyncpg.Record) -> Line:
     return Line(
         kind="line", class_id=r["class_id"], class_title=r["title"], scheduled_start=r["scheduled_start"],
         student_id=r["student_id"], student_name=r["student_name"], billable_seconds=r["billable_seconds"],
+        billed_seconds=r["billed_seconds"], rule=r["rule"], rule_detail=r["rule_detail"],
         hourly_rate_cents=r["rate_cents"], currency=r["currency"], amount_cents=r["amount_cents"],
         provisional=not r["final"], corrected=r["corrected"], billable_override=r["billable_override"],
         correction_reason=r["correction_reason"])
@@ -220,8 +222,8 @@ async def names(conn: asyncpg.Connection, party: Party, party_ids: Sequence[int]
 
 
 _CANDIDATE_COLUMNS = """l.class_id, l.person_key, l.party, l.party_id, c.title, l.scheduled_start, l.month,
-    l.student_id, s.name AS student_name, l.cancelled, l.removed, l.billable_seconds, l.rate_cents, l.currency,
-    l.amount_cents, l.final, l.corrected, l.billable_override, l.correction_reason"""
+    l.student_id, s.name AS student_name, l.cancelled, l.removed, l.billable_seconds, l.billed_seconds,
+    l.rule, l.rule_detail, l.rate_cents, l.currency, l.amount_cents, l.final, l.corrected, l.billable_override, l.correction_reason"""
 
 
 async def candidates(conn: asyncpg.Connection, party: Party, closed: Iterable[Month]) -> list[asyncpg.Record]:
@@ -243,7 +245,8 @@ async def candidates(conn: asyncpg.Connection, party: Party, closed: Iterable[Mo
 async def billed(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, list[asyncpg.Record]]:
     keys = list(keys)
     rows = await conn.fetch(
-        """SELECT class_id, person_key, party_id, currency, billable_seconds, amount_cents, origin_period
+        """SELECT class_id, person_key, party_id, currency, billable_seconds, billed_seconds, amount_cents,
+                  origin_period
            FROM closed_lines JOIN unnest($1::bigint[], $2::text[]) AS k(class_id, person_key)
                 USING (class_id, person_key)""",
         [k[0] for k in keys], [k[1] for k in keys])
@@ -322,9 +325,9 @@ async def freeze_adjustments(conn: asyncpg.Connection, month: Month, party: Part
     await conn.executemany(
         """INSERT INTO closed_lines (period, class_id, person_key, kind, party, party_id, currency,
                billable_seconds, billed_seconds, amount_cents, origin_period)
-           VALUES ($1, $2, $3, 'adjustment', $4, $5, $6, $7, $7, $8, $9)""",
+           VALUES ($1, $2, $3, 'adjustment', $4, $5, $6, $7, $8, $9, $10)""",
         [(month.first_day, key[0], key[1], party, party_id, line.currency, line.billable_seconds,
-          line.amount_cents, line.reference_period.first_day) for key, party_id, line in adjustments])
+          line.billed_seconds, line.amount_cents, line.reference_period.first_day) for key, party_id, line in adjustments])
 
 
 async def settle(conn: asyncpg.Connection, keys: Iterable[Key]) -> None:

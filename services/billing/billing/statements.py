@@ -30,7 +30,10 @@ class Line:
     scheduled_start: datetime
     student_id: int | None  # family lines: whose attendance it is
     student_name: str | None
-    billable_seconds: int
+    billable_seconds: int  # measured: what attendance says is billable
+    billed_seconds: int  # what the billing policy made of it; the amount prices these
+    rule: str  # which rule of the policy decided billed_seconds (billing.policies)
+    rule_detail: str  # the rule as a sentence: why billed_seconds are what they are
     hourly_rate_cents: int | None
     currency: str | None
     amount_cents: int | None  # None: the line cannot be priced (see `error`)
@@ -50,6 +53,18 @@ class Total:
     currency: str
     amount_cents: int
     billable_seconds: int
+    billed_seconds: int
+
+
+@dataclass(frozen=True)
+class RuleTotal:
+    """What one rule contributed to a statement in one currency: how a bill explains itself."""
+
+    currency: str
+    rule: str
+    lines: int
+    billed_seconds: int
+    amount_cents: int
 
 
 @dataclass(frozen=True)
@@ -61,8 +76,19 @@ class Statement:
 
     @property
     def totals(self) -> tuple[Total, ...]:
-        return totals_of((line.currency, line.amount_cents, line.billable_seconds)
+        return totals_of((line.currency, line.amount_cents, line.billable_seconds, line.billed_seconds)
                          for line in self.lines if line.error is None)
+
+    @property
+    def totals_by_rule(self) -> tuple[RuleTotal, ...]:
+        parts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        for line in self.lines:
+            if line.error is None and line.currency is not None:
+                part = parts[(line.currency, line.rule)]
+                part[0] += 1
+                part[1] += line.billed_seconds
+                part[2] += line.amount_cents
+        return tuple(RuleTotal(currency, rule, *parts[(currency, rule)]) for currency, rule in sorted(parts))
 
     @property
     def provisional_lines(self) -> int:
@@ -81,6 +107,7 @@ class PartyAggregate:
     currency: str | None  # None: lines without a rate in force
     amount_cents: int
     billable_seconds: int
+    billed_seconds: int
     lines: int
     provisional_lines: int
 
@@ -95,24 +122,27 @@ class Summary:
     error_lines: int
 
 
-def totals_of(parts: Iterable[tuple[str | None, int | None, int]]) -> tuple[Total, ...]:
-    """(currency, amount_cents, billable_seconds) parts → one total per currency, by currency."""
-    amounts: dict[str, int] = defaultdict(int)
-    seconds: dict[str, int] = defaultdict(int)
-    for currency, amount, secs in parts:
+def totals_of(parts: Iterable[tuple[str | None, int | None, int, int]]) -> tuple[Total, ...]:
+    """(currency, amount_cents, billable_seconds, billed_seconds) parts → one total per currency."""
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for currency, amount, measured, billed in parts:
         if currency is None or amount is None:
             continue
-        amounts[currency] += amount
-        seconds[currency] += secs
-    return tuple(Total(c, amounts[c], seconds[c]) for c in sorted(amounts))
+        total = sums[currency]
+        total[0] += amount
+        total[1] += measured
+        total[2] += billed
+    return tuple(Total(c, *sums[c]) for c in sorted(sums))
 
 
 def summarize(aggregates: Iterable[PartyAggregate], adjustments: Iterable[tuple[int, Line]]) -> Summary:
     """The month's grand totals and counts, from the SQL aggregate plus the adjustment lines."""
     aggregates, adjustments = list(aggregates), list(adjustments)
     parties = {a.party_id for a in aggregates} | {party_id for party_id, _ in adjustments}
-    priced = [(a.currency, a.amount_cents, a.billable_seconds) for a in aggregates if a.currency is not None]
-    priced += [(line.currency, line.amount_cents, line.billable_seconds) for _, line in adjustments]
+    priced = [(a.currency, a.amount_cents, a.billable_seconds, a.billed_seconds)
+              for a in aggregates if a.currency is not None]
+    priced += [(line.currency, line.amount_cents, line.billable_seconds, line.billed_seconds)
+               for _, line in adjustments]
     return Summary(
         totals=totals_of(priced),
         statements=len(parties),
@@ -138,6 +168,10 @@ def line_json(line: Line, party: Party) -> dict:
         document |= {"student_id": line.student_id, "student_name": line.student_name}
     return document | {
         "billable_seconds": line.billable_seconds,
+        "measured_seconds": line.billable_seconds,
+        "billed_seconds": line.billed_seconds,
+        "rule": line.rule,
+        "rule_detail": line.rule_detail,
         "hourly_rate_cents": line.hourly_rate_cents,
         "currency": line.currency,
         "amount_cents": line.amount_cents,
@@ -152,8 +186,13 @@ def line_json(line: Line, party: Party) -> dict:
 
 
 def totals_json(totals: Iterable[Total]) -> list[dict]:
-    return [{"currency": t.currency, "amount_cents": t.amount_cents, "billable_seconds": t.billable_seconds}
-            for t in totals]
+    return [{"currency": t.currency, "amount_cents": t.amount_cents, "billable_seconds": t.billable_seconds,
+             "billed_seconds": t.billed_seconds} for t in totals]
+
+
+def rule_totals_json(totals: Iterable[RuleTotal]) -> list[dict]:
+    return [{"currency": t.currency, "rule": t.rule, "lines": t.lines, "billed_seconds": t.billed_seconds,
+             "amount_cents": t.amount_cents} for t in totals]
 
 
 def statement_json(statement: Statement) -> dict:
@@ -162,6 +201,7 @@ def statement_json(statement: Statement) -> dict:
         "name": statement.name,
         "lines": [line_json(line, statement.party) for line in statement.lines],
         "totals": totals_json(statement.totals),
+        "totals_by_rule": rule_totals_json(statement.totals_by_rule),
         "line_count": len(statement.lines),
         "provisional_lines": statement.provisional_lines,
         "error_lines": statement.error_lines,

@@ -1,6 +1,7 @@
 """CSV over HTTP: the whole month, spreadsheet-safe, the same figures as JSON, open or closed."""
 from __future__ import annotations
 
+from billing.csv_export import columns
 from tests.integration.billing.billing_support import (
     MARCH,
     csv_rows,
@@ -25,15 +26,17 @@ async def test_family_csv_has_a_row_per_line_totals_and_escaped_text(http, api, 
     await set_rate(api, "families", 2, 2500, "2025-01-01")
 
     header, *rows = await csv_rows(http, "/monitoring/billing/families")
-    assert header == ["period", "family_id", "family_name", "kind", "student_id", "student_name", "class_id",
-                      "class_title", "scheduled_start", "billable_seconds", "hourly_rate_cents", "currency",
-                      "amount_cents", "provisional", "reference_period", "error"]
-    smith_line, smith_total, jones_line, grand = [dict(zip(header, row)) for row in rows]
+    assert header == columns("family")
+    smith_line, smith_rule, smith_total, jones_line, grand = [dict(zip(header, row)) for row in rows]
     assert smith_line["family_name"] == """'=HYPERLINK("http://evil.example","x")"""
     assert smith_line["student_name"] == "'@SUM(A1)" and jones_line["student_name"] == "'\tTab"
     assert jones_line["family_name"] == "'+Jones"
     assert smith_line["class_title"] == TITLE  # commas, quotes, newlines and unicode survive quoting
     assert (smith_line["kind"], smith_line["amount_cents"], smith_line["provisional"]) == ("line", "2292", "false")
+    assert (smith_line["measured_seconds"], smith_line["billed_seconds"], smith_line["rule"]) == ("3300", "3300",
+                                                                                                   "measured")
+    assert (smith_rule["kind"], smith_rule["rule"], smith_rule["billed_seconds"], smith_rule["amount_cents"]) == (
+        "rule_total", "measured", "3300", "2292")
     assert (smith_total["kind"], smith_total["amount_cents"], smith_total["currency"]) == ("total", "2292", "EUR")
     assert (jones_line["amount_cents"], jones_line["provisional"]) == ("", "true")
     assert jones_line["error"] == "no rate in force at the class start"
@@ -46,7 +49,7 @@ async def test_payroll_csv_and_a_closed_month_serve_the_same_figures(http, api, 
     await set_rate(api, "families", 2, 1000, "2025-01-01")
     before = await csv_rows(http, "/monitoring/payroll/teachers")
     assert before[0][:4] == ["period", "teacher_id", "teacher_name", "kind"] and "student_id" not in before[0]
-    assert [row[3] for row in before[1:]] == ["line", "total", "grand_total"]
+    assert [row[3] for row in before[1:]] == ["line", "rule_total", "total", "grand_total"]
     json_before = await families(api, 2025, 3)
 
     await close_month(api, "2025-03")

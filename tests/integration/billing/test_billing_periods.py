@@ -58,8 +58,8 @@ async def test_closing_freezes_the_month_with_a_checksum_of_its_statements(api, 
     closed = await close(api, "2025-03")
     assert closed["status"] == "closed" and closed["closed_by"] == "billing" and closed["closed_at"]
     assert closed["provisional_lines"] == 1  # allowed, and reported
-    assert closed["families"]["totals"] == [{"currency": "EUR", "amount_cents": 3000, "billable_seconds": 5400}]
-    assert closed["teachers"]["totals"] == [{"currency": "EUR", "amount_cents": 5000, "billable_seconds": 3600}]
+    assert closed["families"]["totals"] == [{"currency": "EUR", "amount_cents": 3000, "billable_seconds": 5400, "billed_seconds": 5400}]
+    assert closed["teachers"]["totals"] == [{"currency": "EUR", "amount_cents": 5000, "billable_seconds": 3600, "billed_seconds": 3600}]
     status, period = await api("GET", "/billing/periods/2025-03")
     assert status == 200 and period == closed
 
@@ -110,7 +110,7 @@ async def test_late_data_and_corrections_after_close_become_adjustments_once(api
         ("adjustment", 11, 600, 333, {"period": "2025-03", "class_id": 11}),  # 1333 − 1000
         ("adjustment", 12, 3600, 2000, {"period": "2025-03", "class_id": 12}),
     ]
-    assert april["totals"] == [{"currency": "EUR", "amount_cents": 1833, "billable_seconds": 3300}]
+    assert april["totals"] == [{"currency": "EUR", "amount_cents": 1833, "billable_seconds": 3300, "billed_seconds": 3300}]
     [pay] = (await teachers(api, 2025, 4))["teachers"][0]["lines"]
     assert (pay["billable_seconds"], pay["amount_cents"]) == (-600, -833)
 

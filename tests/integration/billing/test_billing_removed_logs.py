@@ -44,11 +44,12 @@ async def test_a_removed_log_is_not_billed_paid_listed_or_counted(http, api, fee
     [smith] = bills["families"]
     assert [line["student_id"] for line in smith["lines"]] == [3]
     assert (bills["line_count"], bills["provisional_lines"], bills["error_lines"]) == (1, 0, 0)
-    assert bills["totals"] == [{"currency": "EUR", "amount_cents": 2000, "billable_seconds": 3600}]
+    assert bills["totals"] == [
+        {"currency": "EUR", "amount_cents": 2000, "billable_seconds": 3600, "billed_seconds": 3600}]
     assert (await teachers(api, 2025, 3))["teachers"] == []
     header, *rows = await csv_rows(http, "/monitoring/billing/families")
     assert [(r[header.index("kind")], r[header.index("student_id")]) for r in rows] == [
-        ("line", "3"), ("total", ""), ("grand_total", "")]
+        ("line", "3"), ("rule_total", ""), ("total", ""), ("grand_total", "")]
     assert len(await csv_rows(http, "/monitoring/payroll/teachers")) == 1  # the header only
     assert [tuple(r) for r in await service.pool.fetch(
         "SELECT party, party_id, lines, provisional_lines, amount_cents FROM month_totals")] == [

@@ -36,23 +36,24 @@ async def test_a_month_bills_each_student_line_and_pays_the_teacher(api, feed):
     [line] = smith["lines"]
     assert line == {
         "kind": "line", "class_id": 10, "class_title": "Algebra 1", "scheduled_start": "2025-03-10T15:00:00Z",
-        "student_id": 3, "student_name": "Bo", "billable_seconds": 3300, "hourly_rate_cents": 2500,
+        "student_id": 3, "student_name": "Bo", "billable_seconds": 3300, "measured_seconds": 3300,
+        "billed_seconds": 3300, "rule": "measured", "rule_detail": "", "hourly_rate_cents": 2500,
         "currency": "EUR", "amount_cents": 2292, "provisional": False, "corrected": False,
         "billable_override": False, "correction_reason": None, "reference": None, "error": None,
     }  # 3300 s × 25.00/h = 22.9166… → 2292 cents
-    assert smith["totals"] == [{"currency": "EUR", "amount_cents": 2292, "billable_seconds": 3300}]
+    assert smith["totals"] == [{"currency": "EUR", "amount_cents": 2292, "billable_seconds": 3300, "billed_seconds": 3300}]
     # Jones has no rate: an error line, never a silent zero, and outside every total.
     [unpriced] = jones["lines"]
     assert unpriced["amount_cents"] is None and unpriced["error"] and unpriced["provisional"] is True
     assert jones["totals"] == [] and jones["error_lines"] == 1
-    assert bills["totals"] == [{"currency": "EUR", "amount_cents": 2292, "billable_seconds": 3300}]
+    assert bills["totals"] == [{"currency": "EUR", "amount_cents": 2292, "billable_seconds": 3300, "billed_seconds": 3300}]
     assert (bills["line_count"], bills["error_lines"], bills["provisional_lines"]) == (2, 1, 1)
     assert bills["status"] == "open" and bills["period"] == "2025-03" and bills["next_after"] is None
 
     payroll = await teachers(api, 2025, 3)
     [ada] = payroll["teachers"]
     assert ada["teacher_id"] == 1 and ada["name"] == "Ada" and "student_id" not in ada["lines"][0]
-    assert ada["totals"] == [{"currency": "EUR", "amount_cents": 4000, "billable_seconds": 3600}]
+    assert ada["totals"] == [{"currency": "EUR", "amount_cents": 4000, "billable_seconds": 3600, "billed_seconds": 3600}]
     assert payroll["line_count"] == 1  # the guest is listed by attendance, never billed
 
 

@@ -72,7 +72,7 @@ async def test_an_email_edit_after_scheduling_keeps_the_family_bill_and_a_move_b
     await _bills_become(chain, 2025, 3, {SMITH: [("line", 50 * 60, 3000), ("line", 30 * 60, 1800)]})
     status, payroll = await chain.billing("GET", "/monitoring/payroll/teachers", params={"year": 2025, "month": 3})
     assert status == 200 and [(t["teacher_id"], t["totals"]) for t in payroll["teachers"]] == [
-        (1, [{"currency": "EUR", "amount_cents": 3600, "billable_seconds": 3600}])]
+        (1, [{"currency": "EUR", "amount_cents": 3600, "billable_seconds": 3600, "billed_seconds": 3600}])]
 
     await chain.publish("student.upserted", {**BO, "email": "bo.new@school.org", "family_id": JONES, "version": 3})
     await _bills_become(chain, 2025, 3, {SMITH: [("line", 30 * 60, 1800)], JONES: [("line", 50 * 60, 5000)]})

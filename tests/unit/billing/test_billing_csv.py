@@ -17,7 +17,7 @@ LINE = {"kind": "line", "class_id": 7, "class_title": "Algebra", "scheduled_star
 
 def statement(name: str = "Smith", **line) -> dict:
     return {"family_id": 2, "name": name, "lines": [LINE | line],
-            "totals": [{"currency": "EUR", "amount_cents": 2292, "billable_seconds": 3300}]}
+            "totals": [{"currency": "EUR", "amount_cents": 2292, "billable_seconds": 3300, "billed_seconds": 3300}]}
 
 
 def parse(text: str) -> list[list[str]]:
@@ -25,13 +25,11 @@ def parse(text: str) -> list[list[str]]:
 
 
 def test_columns_are_stable_per_report():
-    assert columns("family") == ["period", "family_id", "family_name", "kind", "student_id", "student_name",
-                                 "class_id", "class_title", "scheduled_start", "billable_seconds",
-                                 "hourly_rate_cents", "currency", "amount_cents", "provisional",
-                                 "reference_period", "error"]
-    assert columns("teacher") == ["period", "teacher_id", "teacher_name", "kind", "class_id", "class_title",
-                                  "scheduled_start", "billable_seconds", "hourly_rate_cents", "currency",
-                                  "amount_cents", "provisional", "reference_period", "error"]
+    line = ["class_id", "class_title", "scheduled_start", "billable_seconds", "measured_seconds", "billed_seconds",
+            "rule", "rule_detail", "hourly_rate_cents", "currency", "amount_cents", "provisional", "corrected",
+            "billable_override", "correction_reason", "reference_period", "error"]
+    assert columns("family") == ["period", "family_id", "family_name", "kind", "student_id", "student_name", *line]
+    assert columns("teacher") == ["period", "teacher_id", "teacher_name", "kind", *line]
 
 
 def test_cells_a_spreadsheet_would_run_get_a_quote():
@@ -45,7 +43,7 @@ def test_rows_lines_totals_and_grand_totals():
     rows = statement_rows("family", "2025-03", statement(name="=cmd|' /C calc'!A0", reference={"period": "2025-02"},
                                                           amount_cents=-1200, kind="adjustment"))
     rows += grand_total_rows("family", "2025-03", {"totals": [{"currency": "EUR", "amount_cents": 2292,
-                                                     "billable_seconds": 3300}]})
+                                                     "billable_seconds": 3300, "billed_seconds": 3300}]})
     header, adjustment, total, grand = parse(render("family", rows, header=True))
     row = dict(zip(header, adjustment))
     assert row["family_name"] == "'=cmd|' /C calc'!A0" and row["amount_cents"] == "-1200"  # a number, no quote

@@ -13,13 +13,14 @@ from billing.reconcile import Billed, Current, reconcile
 MARCH, APRIL, MAY, JUNE = Month(2025, 3), Month(2025, 4), Month(2025, 5), Month(2025, 6)
 NOW = Current(party="family", party_id=2, class_id=7, person_key="student:3", class_title="Algebra",
               scheduled_start=datetime(2025, 3, 10, 15, tzinfo=UTC), month=MARCH, student_id=3,
-              student_name="Bo", cancelled=False, removed=False, billable_seconds=3600, hourly_rate_cents=2000, currency="EUR",
+              student_name="Bo", cancelled=False, removed=False, billable_seconds=3600,
+              billed_seconds=3600, rule="measured", rule_detail="attended 60:00 → billed 60:00", hourly_rate_cents=2000, currency="EUR",
               amount_cents=2000, final=True, corrected=False)
 
 
 def billed(amount: int = 2000, seconds: int = 3600, *, party_id: int = 2, currency: str = "EUR",
            origin: Month = MARCH) -> Billed:
-    return Billed(party_id, currency, seconds, amount, origin)
+    return Billed(party_id, currency, seconds, seconds, amount, origin)
 
 
 def summary(outcome) -> list[tuple]:
@@ -34,7 +35,7 @@ def test_late_data_for_a_closed_month_is_charged_in_the_next_open_month():
 
 
 def test_a_correction_charges_only_the_difference():
-    less = replace(NOW, billable_seconds=2700, amount_cents=1500, corrected=True)
+    less = replace(NOW, billable_seconds=2700, billed_seconds=2700, amount_cents=1500, corrected=True)
     outcome = reconcile(less, [billed()], frozenset({MARCH}))
     assert summary(outcome) == [(2, "EUR", -900, -500)] and outcome.adjustments[0][1].corrected
 
@@ -44,7 +45,7 @@ def test_nothing_changed_means_no_adjustment():
 
 
 def test_an_adjustment_already_carried_into_a_closed_month_is_not_repeated():
-    less = replace(NOW, billable_seconds=2700, amount_cents=1500)
+    less = replace(NOW, billable_seconds=2700, billed_seconds=2700, amount_cents=1500)
     carried = [billed(), billed(-500, -900, origin=MARCH)]
     outcome = reconcile(less, carried, frozenset({MARCH, APRIL}))
     assert outcome.adjustments == () and outcome.target == MAY
@@ -61,7 +62,8 @@ def test_a_cancelled_class_is_credited_back():
 
 
 def test_a_removed_log_is_credited_back_like_a_cancelled_class():
-    for removed in (replace(NOW, removed=True), replace(NOW, removed=True, billable_seconds=0, amount_cents=0)):
+    for removed in (replace(NOW, removed=True),
+                    replace(NOW, removed=True, billable_seconds=0, billed_seconds=0, amount_cents=0)):
         outcome = reconcile(removed, [billed()], frozenset({MARCH}))
         assert outcome == reconcile(replace(NOW, cancelled=True), [billed()], frozenset({MARCH}))
     unpriced = replace(NOW, removed=True, hourly_rate_cents=None, currency=None, amount_cents=None)
@@ -103,7 +105,8 @@ def test_provisional_lines_give_provisional_adjustments():
        st.sets(st.sampled_from([MARCH, APRIL, MAY]), min_size=1))
 def test_what_was_charged_plus_the_adjustments_is_exactly_what_is_owed(
         history, party_id, currency, amount, seconds, cancelled, month, closed):
-    current = replace(NOW, party_id=party_id, currency=currency, amount_cents=amount, billable_seconds=seconds,
+    current = replace(NOW, party_id=party_id, currency=currency, amount_cents=amount,
+                      billable_seconds=seconds, billed_seconds=seconds,
                       cancelled=cancelled, month=month)
     outcome = reconcile(current, history, frozenset(closed))
     owed_here = not cancelled and month in closed

@@ -25,9 +25,11 @@ START = datetime(2025, 3, 10, 15, tzinfo=UTC)
 
 
 def line(amount: int | None = 100, currency: str | None = "EUR", seconds: int = 60, *, provisional: bool = False,
-         kind: str = "line", reference: Month | None = None) -> Line:
+         kind: str = "line", reference: Month | None = None, billed: int | None = None, rule: str = "measured"
+         ) -> Line:
     return Line(kind=kind, class_id=7, class_title="Algebra", scheduled_start=START, student_id=3,
-                student_name="Bo", billable_seconds=seconds, hourly_rate_cents=None if amount is None else 6000,
+                student_name="Bo", billable_seconds=seconds, billed_seconds=seconds if billed is None else billed,
+                rule=rule, rule_detail="", hourly_rate_cents=None if amount is None else 6000,
                 currency=None if amount is None else currency, amount_cents=amount, provisional=provisional,
                 reference_period=reference)
 
@@ -52,12 +54,13 @@ def test_statement_totals_are_the_sum_of_priced_lines_per_currency(items):
 
 def test_an_unpriced_line_is_an_error_outside_the_totals():
     statement = Statement("family", 2, "Smith", (line(2292, seconds=3300), line(None, seconds=1800)))
-    assert statement.totals == (Total("EUR", 2292, 3300),)
+    assert statement.totals == (Total("EUR", 2292, 3300, 3300),)
     assert statement.lines[1].error == NO_RATE and statement.error_lines == 1
 
 
 @given(st.lists(st.builds(PartyAggregate, st.integers(1, 5), st.one_of(st.none(), st.sampled_from(["EUR", "USD"])),
-                          amounts, st.integers(0, 10**6), st.integers(1, 50), st.integers(0, 1)), max_size=10),
+                          amounts, st.integers(0, 10**6), st.integers(0, 10**6), st.integers(1, 50),
+                          st.integers(0, 1)), max_size=10),
        st.lists(st.tuples(st.integers(1, 8), st.builds(line, st.one_of(st.none(), amounts), provisional=st.booleans(),
                                                        kind=st.just("adjustment"))), max_size=10))
 def test_a_month_summary_adds_the_aggregate_and_the_adjustments(aggregates, adjustments):
@@ -76,7 +79,11 @@ def test_json_shapes():
     family = statement_json(Statement("family", 2, "Smith", (line(), line(-50, kind="adjustment",
                                                                           reference=Month(2025, 2)))))
     assert family["family_id"] == 2 and family["line_count"] == 2 and family["totals"] == [
-        {"currency": "EUR", "amount_cents": 50, "billable_seconds": 120}]
+        {"currency": "EUR", "amount_cents": 50, "billable_seconds": 120, "billed_seconds": 120}]
+    assert family["totals_by_rule"] == [
+        {"currency": "EUR", "rule": "measured", "lines": 2, "billed_seconds": 120, "amount_cents": 50}]
+    assert {k: family["lines"][0][k] for k in ("measured_seconds", "billed_seconds", "rule")} == {
+        "measured_seconds": 60, "billed_seconds": 60, "rule": "measured"}
     assert family["lines"][1]["reference"] == {"period": "2025-02", "class_id": 7}
     assert family["lines"][0]["scheduled_start"] == "2025-03-10T15:00:00Z"
     payroll = line_json(line(), "teacher")
