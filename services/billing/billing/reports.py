@@ -84,7 +84,7 @@ class OpenMonth:
 
     async def stream(self, conn: asyncpg.Connection, chunk: int) -> AsyncIterator[list[dict]]:
         """Every statement, `chunk` at a time, from one pass over the month's lines (needs a transaction)."""
-        rows = _RowsAhead(repo.month_line_rows(conn, self.party, self.month, batch=LINE_BATCH))
+        rows = RowsAhead(repo.month_line_rows(conn, self.party, self.month, batch=LINE_BATCH))
         for start in range(0, len(self.party_ids), chunk):
             party_ids = list(self.party_ids[start:start + chunk])
             lines: dict[int, list[Line]] = {}
@@ -102,7 +102,7 @@ class OpenMonth:
         return [Statement(self.party, i, names.get(i), tuple(lines.get(i, []))) for i in party_ids]
 
 
-class _RowsAhead:
+class RowsAhead:
     """Rows ordered by party_id, taken up to a party at a time; the rows past it wait."""
 
     def __init__(self, batches: AsyncIterator[list[asyncpg.Record]]):
