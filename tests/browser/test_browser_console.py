@@ -162,11 +162,7 @@ def test_a_statement_prints_and_the_month_downloads_as_csv(browser, console, dem
     assert browser.find_element(By.TAG_NAME, "h1").text == "Invoice · Byron family"
     shoot(browser, screenshots, "statement")
     browser.get(f"{console}/month")
-    href = browser.find_element(By.LINK_TEXT, "Download CSV").get_attribute("href")
-    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
-    with urllib.request.urlopen(urllib.request.Request(href, headers={"Cookie": cookie})) as response:
-        body = response.read().decode()
-    assert response.headers["Content-Type"].startswith("text/csv")
+    body = download(browser, browser.find_element(By.LINK_TEXT, "Download CSV").get_attribute("href"))
     assert body.startswith("period,family_id,family_name") and "Allegra Byron" in body
 
 
@@ -177,6 +173,31 @@ def test_closing_the_running_month_shows_billings_refusal(browser, console, scre
     text = browser.find_element(By.CSS_SELECTOR, ".problem").text
     assert re.search(r"not over yet", text), text
     shoot(browser, screenshots, "close-refused")
+
+
+def test_closing_last_month_shows_progress_then_its_checksum_and_its_csv(browser, console, demo, screenshots):
+    period = f"{demo.start.year - (demo.start.month == 1)}-{(demo.start.month - 2) % 12 + 1:02d}"
+    browser.get(f"{console}/month?period={period}")
+    browser.find_element(By.LINK_TEXT, f"Close {period}…").click()
+    shoot(browser, screenshots, "close-confirm")
+    browser.find_element(By.CSS_SELECTOR, "button.danger").click()
+    wait(browser, 10, lambda b: b.find_elements(By.TAG_NAME, "progress"), "no progress bar")
+    checksum = wait(browser, 60, lambda b: re.search(r"Checksum ([0-9a-f]{64})", b.find_element(By.ID, "job").text),
+                    "the close job never finished")[1]
+    shoot(browser, screenshots, "close-done")
+    browser.get(f"{console}/month?period={period}")
+    assert checksum in browser.find_element(By.TAG_NAME, "h1").text
+    assert not browser.find_elements(By.PARTIAL_LINK_TEXT, "Close ")
+    body = download(browser, browser.find_element(By.LINK_TEXT, "Download CSV").get_attribute("href"))
+    assert body.startswith("period,family_id,family_name")
+
+
+def download(browser, href: str) -> str:
+    """What the link downloads, fetched with the browser's session cookie."""
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    with urllib.request.urlopen(urllib.request.Request(href, headers={"Cookie": cookie})) as response:
+        assert response.headers["Content-Type"].startswith("text/csv")
+        return response.read().decode()
 
 
 def test_a_viewer_never_reaches_money(browser, console, demo, screenshots):

@@ -17,6 +17,7 @@ routes = web.RouteTableDef()
 PARTIES = tuple(months.PARTIES)
 COLLECTIONS = ("teachers", "families", "students", "classes")
 CORRECTABLE = ("present", "late", "absent", "excused")
+HTMX_STOP_POLLING = 286
 
 
 def _apis(request: web.Request) -> usecases.Apis:
@@ -185,7 +186,7 @@ async def month_page(request: web.Request) -> web.Response:
                                            "editable": months.editable}, nav="month")
 
 
-@routes.get("/month/{period}/{party}/{party_id}")
+@routes.get("/month/{period}/{party:families|teachers}/{party_id}")
 async def statement_page(request: web.Request) -> web.Response:
     require_money(request)
     party = request.match_info["party"]
@@ -197,7 +198,7 @@ async def statement_page(request: web.Request) -> web.Response:
     return _render(request, "statement.html", page, nav="month")
 
 
-@routes.get("/month/{period}/{party}.csv")
+@routes.get("/month/{period}/{party:families|teachers}.csv")
 async def month_csv(request: web.Request) -> web.Response:
     require_money(request)
     party, period = request.match_info["party"], _period(request)
@@ -229,8 +230,12 @@ async def close_month(request: web.Request) -> web.Response:
 async def close_job_page(request: web.Request) -> web.Response:
     require_money(request)
     job = await usecases.close_job(_apis(request), request.match_info["job_id"])
-    template = "close_job_progress.html" if request.headers.get("HX-Request") else "close_job.html"
-    return _render(request, template, {**job, "period": _period(request)}, nav="month")
+    context = {**job, "period": _period(request)}
+    if not request.headers.get("HX-Request"):
+        return _render(request, "close_job.html", context, nav="month")
+    # 286 tells htmx to stop polling: the job is over
+    return _render(request, "close_job_progress.html", context, status=200 if job["job"].get("state") == "running"
+                   else HTMX_STOP_POLLING)
 
 
 @routes.get("/rates/{party}/{party_id}")
