@@ -155,8 +155,8 @@ def test_price(facts, policy_, billed, rule):
     (family(600), policy(minimum_seconds=1800), "attended 10:00, minimum 30:00 → billed 30:00"),
     (family(3125), policy(rounding=UP15), "attended 52:05, rounded up to 15:00 → billed 60:00"),
     (family(3125), policy(rounding=Rounding(900, "nearest")), "attended 52:05, rounded to 15:00 → billed 45:00"),
-    (family(600), policy(minimum_seconds=7200), "attended 10:00, minimum 120:00, at most the lesson's 60:00 "
-                                                "→ billed 60:00"),
+    (family(600), policy(minimum_seconds=7200),
+     "attended 10:00, minimum 120:00, at most the lesson's 60:00 → billed 60:00"),
     (family(0), policy(no_show_percent=50), "absent, the teacher attended: 50% of 60:00 → billed 30:00"),
     (family(0, cancelled=True, cancel_lead_seconds=3 * HOUR + 300), policy(late_cancel=LateCancel(24, 50)),
      "cancelled 3 h 05 min before the start (less than 24 h): 50% of 60:00 → billed 30:00"),
