@@ -1,7 +1,7 @@
 """All of billing's SQL: the projection, rates, month aggregates and closed periods."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -192,13 +192,25 @@ async def class_pricing_facts(conn: asyncpg.Connection, class_id: int) -> list[a
     return await conn.fetch(_PRICING_FACTS + "l.class_id = $1", class_id)
 
 
-async def covered_pricing_facts(conn: asyncpg.Connection, party: Party, party_id: int | None,
-                                since: datetime) -> list[asyncpg.Record]:
-    """The lines a policy entry may cover: the party's (every party's: None) from `since` on."""
+async def covered_pricing_facts(conn: asyncpg.Connection, party: Party, party_id: int | None, since: datetime,
+                                chunk: int) -> AsyncIterator[list[asyncpg.Record]]:
+    """The lines a policy entry may cover, the party's (every party's: None) from `since` on,
+    `chunk` at a time from one cursor (a default-scope entry may cover every line there is).
+    Needs the caller's transaction."""
     if party_id is None:
-        return await conn.fetch(_PRICING_FACTS + "l.party = $1 AND l.scheduled_start >= $2", party, since)
-    return await conn.fetch(_PRICING_FACTS + "l.party = $1 AND l.party_id = $2 AND l.scheduled_start >= $3",
-                            party, party_id, since)
+        cursor = conn.cursor(_PRICING_FACTS + "l.party = $1 AND l.scheduled_start >= $2", party, since,
+                             prefetch=chunk)
+    else:
+        cursor = conn.cursor(_PRICING_FACTS + "l.party = $1 AND l.party_id = $2 AND l.scheduled_start >= $3",
+                             party, party_id, since, prefetch=chunk)
+    rows = []
+    async for row in cursor:
+        rows.append(row)
+        if len(rows) == chunk:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
 
 
 async def write_prices(conn: asyncpg.Connection, prices: Sequence[tuple[Key, int, str, str]]) -> None:
@@ -212,10 +224,20 @@ async def write_prices(conn: asyncpg.Connection, prices: Sequence[tuple[Key, int
         [p[3] for p in prices])
 
 
-async def policy_entries(conn: asyncpg.Connection, party: Party | None = None) -> list[asyncpg.Record]:
-    """Every policy entry (of one party): there are a few per family or teacher at most."""
+async def policy_entries(conn: asyncpg.Connection, party: Party) -> list[asyncpg.Record]:
+    """Every policy entry of one party: a few per family (teacher) at most."""
+    return await conn.fetch("SELECT party, party_id, effective_from, fields FROM policies WHERE party = $1", party)
+
+
+async def policy_entries_of(conn: asyncpg.Connection, parties: Iterable[tuple[Party, int]]) -> list[asyncpg.Record]:
+    """The entries of these families and teachers and of both default scopes (one class's lines)."""
+    parties = list(parties)
     return await conn.fetch(
-        "SELECT party, party_id, effective_from, fields FROM policies WHERE $1::text IS NULL OR party = $1", party)
+        """SELECT party, party_id, effective_from, fields FROM policies
+           JOIN unnest($1::text[], $2::bigint[]) AS p(party, party_id) USING (party, party_id)
+           UNION ALL
+           SELECT party, party_id, effective_from, fields FROM policies WHERE party_id = 0""",
+        [p[0] for p in parties], [p[1] for p in parties])
 
 
 async def put_policy(conn: asyncpg.Connection, party: Party, party_id: int, effective_from: datetime,

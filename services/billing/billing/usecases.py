@@ -40,6 +40,7 @@ from billing.statements import canonical, summary_json
 log = structlog.get_logger(__name__)
 
 PERIODS_CLOSED = Counter("billing_periods_closed_total", "Billing months closed")
+PRICING_CHUNK = 10_000  # lines a policy change re-prices per read and write
 SPOOL_MEMORY_BYTES = 4 * 1024 * 1024  # a CSV export larger than this spools to a temporary file
 
 
@@ -97,8 +98,10 @@ async def set_policy(pool: asyncpg.Pool, party: Party, party_id: int | None, eff
     async with pool.acquire() as conn, conn.transaction():
         await repo.lock_pricing(conn)
         await repo.put_policy(conn, party, scope, effective_from, fields, by)
-        repriced = await _price(conn, await repo.covered_pricing_facts(conn, party, party_id, effective_from),
-                                party)
+        book = PolicyBook(await repo.policy_entries(conn, party))
+        repriced = 0
+        async for rows in repo.covered_pricing_facts(conn, party, party_id, effective_from, PRICING_CHUNK):
+            repriced += await _price(conn, rows, book)
         history = await repo.policy_history(conn, party, scope)
     log.info("policy set", party=party, scope=scope, effective_from=rfc3339(effective_from), by=by,
              repriced_lines=repriced)
@@ -219,12 +222,13 @@ async def _apply_log(conn: asyncpg.Connection, entry: AttendanceLog, zone: str) 
 
 async def _price_class(conn: asyncpg.Connection, class_id: int) -> None:
     """A line's price depends on the other lines of its class (no-show, no students): all of them."""
-    await _price(conn, await repo.class_pricing_facts(conn, class_id))
+    rows = await repo.class_pricing_facts(conn, class_id)
+    parties = {(row["party"], row["party_id"]) for row in rows}
+    await _price(conn, rows, PolicyBook(await repo.policy_entries_of(conn, parties)))
 
 
-async def _price(conn: asyncpg.Connection, rows: list[asyncpg.Record], party: Party | None = None) -> int:
+async def _price(conn: asyncpg.Connection, rows: list[asyncpg.Record], book: PolicyBook) -> int:
     """Price each line by the policy in force at its class start; write those that changed."""
-    book = PolicyBook(await repo.policy_entries(conn, party))
     changed = []
     for row in rows:
         priced = price(facts_of(row), book.policy(row["party"], row["party_id"], row["scheduled_start"]))
