@@ -40,7 +40,7 @@ from billing.statements import canonical, summary_json
 log = structlog.get_logger(__name__)
 
 PERIODS_CLOSED = Counter("billing_periods_closed_total", "Billing months closed")
-PRICING_CHUNK = 10_000  # lines a policy change re-prices per read and write
+PRICING_CHUNK = 50_000  # lines a policy change re-prices per read and write
 SPOOL_MEMORY_BYTES = 4 * 1024 * 1024  # a CSV export larger than this spools to a temporary file
 
 
