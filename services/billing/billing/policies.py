@@ -13,6 +13,7 @@ lesson is worth: the corrected seconds are billed as given, no rule applies (`co
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -140,7 +141,8 @@ def parse_fields(party: Party, body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _int(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value != int(value):
         raise InvalidPolicy(f"{name}: a whole number is required")
     if not low <= value <= high:
         raise InvalidPolicy(f"{name}: must be between {low} and {high}")

@@ -247,6 +247,10 @@ def test_parse_fields_keeps_what_was_given():
     ("family", {"late_cancel": {"within_hours": 24}}),
     ("family", {"late_cancel": 24}),
     ("teacher", {"no_students_minimum_seconds": 86401}),
+    ("family", {"minimum_seconds": float("inf")}),
+    ("family", {"minimum_seconds": float("nan")}),
+    ("family", {"minimum_seconds": 10**30}),
+    ("family", {"late_cancel": {"within_hours": float("-inf"), "percent": 50}}),
 ])
 def test_parse_fields_refuses(party, body):
     with pytest.raises(InvalidPolicy):
