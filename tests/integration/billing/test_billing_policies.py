@@ -19,6 +19,7 @@ from tests.integration.billing.billing_support import (
     teacher_log,
     teachers,
 )
+from tests.support.closing import close_month
 from tests.support.services import ADMIN, VIEWER
 
 MARCH_20 = datetime(2025, 3, 20, 15, 0, tzinfo=UTC)
@@ -172,8 +173,7 @@ async def assert_running_totals_match_the_lines(pool) -> None:
 
 async def test_a_policy_change_after_close_comes_as_an_adjustment(api, feed):
     await priced(api, feed, klass(10, MARCH), log(10, MARCH, seconds=600), teacher_log(10, MARCH, seconds=600))
-    status, _ = await api("POST", "/billing/periods/2025-03/close")
-    assert status == 200
+    await close_month(api, "2025-03")
     await put_policy(api, FAMILY_DEFAULT, minimum_seconds=1800)
     await put_policy(api, TEACHER_DEFAULT, rounding={"unit_seconds": 900, "mode": "up"})
     assert (await families(api, 2025, 3))["totals"][0]["amount_cents"] == 600  # the closed bill stays
