@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL and RabbitMQ answer on their default local ports, starting them if needed.
+# Make sure PostgreSQL and RabbitMQ answer on their default local ports, starting them if needed,
+# and that the browser tests' headless Chromium and its driver are installed (Debian's packages).
 # Order of attempts: already running → installed local service → docker compose (when a Docker
 # engine answers) → apt install (Debian/Ubuntu as root) → tell the user what to install.
 set -euo pipefail
@@ -73,4 +74,10 @@ local_default() {  # URL port: is it unset, or the local server on its default p
 # (scripts/preflight.py) reports it in one line when it does not answer.
 if local_default "${DATABASE_URL:-}" 5432; then ensure PostgreSQL pg_up start_postgres postgresql postgres; fi
 if local_default "${AMQP_URL:-}" 5672; then ensure RabbitMQ rabbit_up start_rabbitmq rabbitmq-server rabbitmq; fi
+# The browser tests (tests/browser) drive Debian's chromium through its chromedriver; nothing is
+# downloaded at test time. Without them the rest of the system still runs: a warning, not a stop.
+chromium_installed() { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }
+if ! chromium_installed && ! apt_install chromium chromium-driver; then
+  echo "ensure-infra: chromium and chromedriver are not installed: the browser tests need them (apt-get install chromium chromium-driver)" >&2
+fi
 echo "ensure-infra: done"
