@@ -5,12 +5,16 @@
 Loads a fresh schema (migrated like the service does, lines by COPY, rates through the same
 SQL the rates API uses), then times the bare SQL month aggregate and the HTTP month report
 (first JSON page with the whole month's totals) of the real routes, plus a full CSV export
-for information. Needs only PostgreSQL (DATABASE_URL); the schema is dropped at the end.
+for information. Then sets a billing policy on every family (one entry each, by COPY) and a
+default-scope one through the policies use case, which re-prices every family line (timed),
+and times the month report again, next to the no-policy figure. Needs only PostgreSQL
+(DATABASE_URL); the schema is dropped at the end.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -33,7 +37,7 @@ from billing.rates import Rate
 from billing.routes import routes
 from billing.settings import Settings
 from billing.statements import PartyAggregate
-from billing.usecases import request_close, run_close_job
+from billing.usecases import request_close, run_close_job, set_policy
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TIMEZONE = "Europe/Madrid"
@@ -42,7 +46,8 @@ STUDENTS_PER_CLASS = 4
 TOKEN = "bench-billing-token-01"
 BARE_AGGREGATE = """
     SELECT party_id, currency, coalesce(sum(amount_cents), 0)::bigint AS amount_cents,
-           sum(billable_seconds)::bigint AS billable_seconds, count(*) AS lines,
+           sum(billable_seconds)::bigint AS billable_seconds, sum(billed_seconds)::bigint AS billed_seconds,
+           count(*) AS lines,
            count(*) FILTER (WHERE NOT final) AS provisional_lines
     FROM attendance_lines WHERE party = 'family' AND month = $1 AND counted
     GROUP BY party_id, currency"""
@@ -120,6 +125,33 @@ async def check_pricing(conn: asyncpg.Connection, start: datetime) -> None:
     misdated = await conn.fetchval(
         "SELECT count(*) FROM attendance_lines WHERE month <> local_month(scheduled_start, $1)", TIMEZONE)
     assert misdated == 0, "the bench dated lines in another month than the service would"
+
+
+def family_policy(family_id: int) -> dict:
+    """The bench's policies: every family its own entry, in four shapes."""
+    return [{"rounding": {"unit_seconds": 900, "mode": "up"}},
+            {"minimum_seconds": 1800, "rounding": {"unit_seconds": 60, "mode": "nearest"}},
+            {"full_lesson_percent": 80},
+            {"no_show_percent": 50, "late_cancel": {"within_hours": 24, "percent": 50}}][family_id % 4]
+
+
+async def set_policies(pool: asyncpg.Pool, families: int, start: datetime) -> tuple[float, int]:
+    """A policy entry for every family, then the default scope's through the use case, which
+    re-prices every family line there is: (seconds of that PUT, lines it re-priced)."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO policies (party, party_id, effective_from, fields, updated_by)
+               SELECT 'family', f, $1, (fields::text)::jsonb, 'bench' FROM unnest($2::bigint[], $3::text[]) AS p(f, fields)""",
+            start - timedelta(days=365), list(range(1, families + 1)),
+            [json.dumps(family_policy(f)) for f in range(1, families + 1)])
+    started = time.perf_counter()
+    _, repriced = await set_policy(pool, "family", None, start - timedelta(days=365),
+                                   {"minimum_seconds": 900, "no_show_percent": 25}, by="bench")
+    elapsed = time.perf_counter() - started
+    async with pool.acquire() as conn:
+        await conn.execute("VACUUM ANALYZE attendance_lines")
+        await conn.execute("VACUUM ANALYZE month_totals")
+    return elapsed, repriced
 
 
 async def timed(fn, repeat: int) -> tuple[float, float]:
@@ -232,6 +264,12 @@ async def main(lines: int, families: int, teachers: int, repeat: int, closing: b
             started = time.perf_counter()
             size = await csv_export()
             csv_s = time.perf_counter() - started
+            reprice_s, repriced = await set_policies(pool, families, MONTH.bounds(settings.timezone)[0])
+            policy_totals = {(a.party_id, a.currency): a for a in await month_totals()}
+            assert policy_totals == {(r["party_id"], r["currency"]): PartyAggregate(**r)
+                                     for r in await bare_sql_aggregate()}, "the running totals disagree after re-pricing"
+            assert policy_totals != totals, "the policies changed nothing"
+            policy_first, policy_ms = await timed(http_report, repeat)
         await runner.cleanup()
         print(f"bare SQL month aggregate:  {sql_ms:7.0f} ms median of {repeat} (first {sql_first:.0f} ms)"
               f"  GROUP BY over the month's {in_month:,} lines")
@@ -240,6 +278,10 @@ async def main(lines: int, families: int, teachers: int, repeat: int, closing: b
         print(f"HTTP month report (JSON):  {http_ms:7.0f} ms median of {repeat} (first {http_first:.0f} ms)"
               f"  <- target < 1000 ms")
         print(f"full-month CSV export:     {csv_s:7.1f} s  ({size / 1e6:.0f} MB, informational)")
+        print(f"policy PUT (default scope): {reprice_s:6.1f} s  re-priced {repriced:,} family lines, a policy on each "
+              f"of the {families:,} families (informational)")
+        print(f"HTTP month report, policies: {policy_ms:5.0f} ms median of {repeat} (first {policy_first:.0f} ms)"
+              f"  <- target < 1000 ms; without policies {http_ms:.0f} ms")
         if closing:
             bare_s = await bare_close(pool)
             request_s, run_s, closed = await close(settings, pool, families)

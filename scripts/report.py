@@ -39,14 +39,15 @@ def print_statements(title: str, report: dict, key: str) -> None:
         who = statement.get("name")
         for line in statement.get("lines", []):
             rows.append([who, line.get("student_name") or "", line.get("class_title"),
-                         hms(line.get("billable_seconds")), money(line.get("hourly_rate_cents")),
+                         hms(line.get("billable_seconds")), hms(line.get("billed_seconds")), line.get("rule") or "",
+                         money(line.get("hourly_rate_cents")),
                          money(line.get("amount_cents")),
                          line.get("error") or ("provisional" if line.get("provisional") else "")])
             who = ""
         for total in statement.get("totals", []):
-            rows.append(["", "", f"total {total.get('currency', '')}", hms(total.get("billable_seconds")), "",
-                         money(total.get("amount_cents")), ""])
-    headers = ["for", "student", "class", "billable", "rate/h", "amount", ""]
+            rows.append(["", "", f"total {total.get('currency', '')}", hms(total.get("billable_seconds")),
+                         hms(total.get("billed_seconds")), "", "", money(total.get("amount_cents")), ""])
+    headers = ["for", "student", "class", "measured", "billed", "rule", "rate/h", "amount", ""]
     if key == "teachers":  # payroll lines are the teacher's own
         headers, rows = headers[:1] + headers[2:], [row[:1] + row[2:] for row in rows]
     print(table(headers, rows))
@@ -65,8 +66,10 @@ def for_class(statements: list[dict], class_id: int) -> list[dict]:
             if line.get("amount_cents") is None:
                 continue
             total = totals.setdefault(line.get("currency") or "", {"currency": line.get("currency"),
-                                                                   "amount_cents": 0, "billable_seconds": 0})
+                                                                   "amount_cents": 0, "billable_seconds": 0,
+                                                                   "billed_seconds": 0})
             total["amount_cents"] += line["amount_cents"]
             total["billable_seconds"] += line.get("billable_seconds") or 0
+            total["billed_seconds"] += line.get("billed_seconds") or 0
         cut.append({**statement, "lines": lines, "totals": list(totals.values())})
     return cut

@@ -34,7 +34,9 @@ ROLES: dict[tuple[str, str], set[str]] = {
         ("GET", "/billing/rates/families/{party_id}"), ("PUT", "/billing/rates/families/{party_id}"),
         ("GET", "/billing/rates/teachers/{party_id}"), ("PUT", "/billing/rates/teachers/{party_id}"),
         ("GET", "/billing/periods/{period}"), ("POST", "/billing/periods/{period}/close"),
-        ("GET", "/billing/close-jobs/{job_id}"))},
+        ("GET", "/billing/close-jobs/{job_id}"),
+        *[(m, f"/billing/policies/{kind}/{scope}") for m in ("GET", "PUT") for kind in ("families", "teachers")
+          for scope in ("default", "{party_id}")])},
 }
 TOKEN_OF = {role: token for token, role in TEST_TOKENS.items()}
 PATH_VALUES = {"period": "2020-01", "job_id": "7d3c9b1e-0000-4000-8000-000000000000"}

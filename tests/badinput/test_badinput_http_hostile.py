@@ -129,6 +129,21 @@ BILLING_CASES = [
     *[req("PUT", f"/billing/rates/families/{bad}", RATE) for bad in ("abc", str(BIG), "-1", "0", "1%27%3B--")],
     *[req("GET", f"/billing/periods/{bad}") for bad in ("2026-13", "9999-99", "abc", "2026-1", "%00", "99999-01")],
     *[req("POST", f"/billing/periods/{bad}/close") for bad in ("2026-13", "'; DROP TABLE periods; --", "0000-00")],
+    *[req("PUT", "/billing/policies/families/default", raw=body) for body in (
+        b'{"effective_from": "2026-11-01", "minimum_seconds": 1e309}',
+        b'{"effective_from": "2026-11-01", "minimum_seconds": NaN}',
+        b'{"effective_from": "2026-11-01", "rounding": {"unit_seconds": -Infinity, "mode": "up"}}',
+        b'{"effective_from": "2026-11-01", "late_cancel": {"within_hours": 1e400, "percent": 50}}')],
+    req("PUT", "/billing/policies/families/1", {"effective_from": "2026-11-01", "minimum_seconds": BIG}),
+    req("PUT", "/billing/policies/teachers/1", {"effective_from": "2026-11-01", "rounding": {"unit_seconds": 0,
+                                                                                            "mode": "up"}}),
+    req("PUT", "/billing/policies/teachers/default", {"effective_from": "2026-11-01", "rounding": "up"}),
+    req("PUT", "/billing/policies/teachers/default", {"effective_from": "2026-11-01", "late_cancel": [24, 50]}),
+    req("PUT", "/billing/policies/teachers/default", {"effective_from": "2026-11-01", "rounding": {
+        "unit_seconds": 60, "mode": {"$ne": 1}}}),
+    req("PUT", "/billing/policies/families/default", {"effective_from": "0001-01-01"}),
+    *[req("PUT", f"/billing/policies/families/{bad}", {"effective_from": "2026-11-01"})
+      for bad in ("abc", str(BIG), "-1", "0", "defaults")],
     # stored, then a 500 on every read of the history: PostgreSQL hands 0001-01-01T00:00Z back naive
     req("PUT", "/billing/rates/families/1", {**RATE, "effective_from": "0001-01-01"}),
     req("PUT", "/billing/rates/teachers/1", {**RATE, "effective_from": "9999-12-31"}),

@@ -64,7 +64,10 @@ class Projection:
     async def on_class(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         snapshot: ClassSnapshot = EVENT_TYPES[event.type].parse(event)
         cancelled = snapshot.cancelled or event.type == CLASS_CANCELLED.type
-        _outcome(event, await usecases.project_class(conn, snapshot, cancelled=cancelled, zone=self.zone))
+        # The event's time is when the scheduler cancelled the class (kept in its outbox, so
+        # the same on every redelivery): what a late cancellation is measured from.
+        cancelled_at = event.time if cancelled else None
+        _outcome(event, await usecases.project_class(conn, snapshot, cancelled_at=cancelled_at, zone=self.zone))
 
     async def on_log(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         _outcome(event, await usecases.project_log(conn, LOG_UPDATED.parse(event), self.zone))

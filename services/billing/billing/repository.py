@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import datetime
 
 import asyncpg
 
@@ -63,18 +64,29 @@ UPDATE attendance_lines l SET (rate_cents, currency) = (
 WHERE """
 
 
-async def upsert_class(conn: asyncpg.Connection, m: ClassSnapshot, cancelled: bool, zone: str) -> bool:
-    """The class as of its newest version; its lines follow its start (and month) and status."""
-    status = "cancelled" if cancelled else m.status
+async def upsert_class(conn: asyncpg.Connection, m: ClassSnapshot, cancelled_at: datetime | None,
+                       zone: str) -> bool:
+    """The class as of its newest version; its lines follow its start (and month) and status.
+
+    `cancelled_at` is set when the class is cancelled (the first cancellation time is kept).
+    A cancelled class gets a line for every rostered student and its teacher that has none
+    yet (attendance computes no logs for a class that never took place): a late cancellation
+    bills them (billing/policies.py); otherwise they bill nothing, like any cancelled line.
+    """
+    cancelled = cancelled_at is not None
     applied = await conn.fetchval(
-        """INSERT INTO classes (class_id, title, scheduled_start, scheduled_end, teacher_id, status, version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """INSERT INTO classes (class_id, title, scheduled_start, scheduled_end, teacher_id, status, version,
+               cancelled_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (class_id) DO UPDATE SET title = EXCLUDED.title, scheduled_start = EXCLUDED.scheduled_start,
                scheduled_end = EXCLUDED.scheduled_end, teacher_id = EXCLUDED.teacher_id,
-               status = EXCLUDED.status, version = EXCLUDED.version
+               status = EXCLUDED.status, version = EXCLUDED.version,
+               cancelled_at = CASE WHEN EXCLUDED.cancelled_at IS NOT NULL
+                                   THEN coalesce(classes.cancelled_at, EXCLUDED.cancelled_at) END
            WHERE classes.version < EXCLUDED.version RETURNING true""",
         m.class_id, m.title, m.scheduled_start, m.scheduled_end,
-        m.teacher.teacher_id if m.teacher else None, status, m.version)
+        m.teacher.teacher_id if m.teacher else None, "cancelled" if cancelled else m.status, m.version,
+        cancelled_at)
     if not applied:
         return False
     await conn.execute("DELETE FROM class_students WHERE class_id = $1", m.class_id)
@@ -84,8 +96,28 @@ async def upsert_class(conn: asyncpg.Connection, m: ClassSnapshot, cancelled: bo
         """UPDATE attendance_lines SET scheduled_start = $2, month = local_month($2, $4), cancelled = $3
            WHERE class_id = $1""",
         m.class_id, m.scheduled_start, cancelled, zone)
+    if cancelled:
+        await _roster_lines(conn, m.class_id, zone)
     await conn.execute(_REPRICE + "l.class_id = $1", m.class_id)
     return True
+
+
+async def _roster_lines(conn: asyncpg.Connection, class_id: int, zone: str) -> None:
+    """Version -1: any log attendance publishes later (versions start at 0) replaces the line."""
+    await conn.execute(
+        """INSERT INTO attendance_lines (class_id, person_key, party, party_id, student_id, billable_seconds,
+               billed_seconds, final, corrected, version, scheduled_start, month, cancelled)
+           SELECT c.class_id, p.person_key, p.party, p.party_id, p.student_id, 0, 0, true, false, -1,
+                  c.scheduled_start, local_month(c.scheduled_start, $2), true
+           FROM classes c CROSS JOIN LATERAL (
+               SELECT 'student:' || student_id, 'family', family_id, student_id FROM class_students
+               WHERE class_id = c.class_id
+               UNION ALL
+               SELECT 'teacher:' || c.teacher_id, 'teacher', c.teacher_id, NULL WHERE c.teacher_id IS NOT NULL
+           ) AS p(person_key, party, party_id, student_id)
+           WHERE c.class_id = $1
+           ON CONFLICT (class_id, person_key) DO NOTHING""",
+        class_id, zone)
 
 
 async def family_of(conn: asyncpg.Connection, class_id: int, student_id: int) -> int | None:
@@ -99,26 +131,27 @@ async def family_of(conn: asyncpg.Connection, class_id: int, student_id: int) ->
 
 async def upsert_line(conn: asyncpg.Connection, party: Party, party_id: int, log: AttendanceLog, zone: str) -> bool:
     """The line as of the log's newest version, dated and priced by its class when known; a
-    removed log's line is kept (its version still counts) but, like a cancelled one, not billed."""
+    removed log's line is kept (its version still counts) but, like a cancelled one, not billed.
+    A new line bills what was measured until the policy prices its class (price_lines)."""
     applied = await conn.fetchval(
         """INSERT INTO attendance_lines AS l (class_id, person_key, log_id, party, party_id, student_id,
                billable_seconds, billed_seconds, final, corrected, removed, version, scheduled_start, month,
-               cancelled, billable_override, correction_reason)
+               cancelled, billable_override, correction_reason, final_reason)
            SELECT $1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, s.start, local_month(s.start, $13), s.cancelled,
-                  $14, $15
+                  $14, $15, $16
            FROM (SELECT coalesce(c.scheduled_start, $12) AS start, coalesce(c.status = 'cancelled', false) AS cancelled
                  FROM (SELECT 1) AS one LEFT JOIN classes c ON c.class_id = $1) AS s
            ON CONFLICT (class_id, person_key) DO UPDATE SET log_id = EXCLUDED.log_id, party = EXCLUDED.party,
                party_id = EXCLUDED.party_id, student_id = EXCLUDED.student_id,
-               billable_seconds = EXCLUDED.billable_seconds, billed_seconds = EXCLUDED.billed_seconds,
-               final = EXCLUDED.final,
+               billable_seconds = EXCLUDED.billable_seconds, final = EXCLUDED.final,
+               final_reason = EXCLUDED.final_reason,
                corrected = EXCLUDED.corrected, removed = EXCLUDED.removed, version = EXCLUDED.version,
                scheduled_start = EXCLUDED.scheduled_start, month = EXCLUDED.month, cancelled = EXCLUDED.cancelled,
                billable_override = EXCLUDED.billable_override, correction_reason = EXCLUDED.correction_reason
            WHERE l.version < EXCLUDED.version RETURNING true""",
         log.class_id, log.person_key, log.log_id, party, party_id, log.student_id, log.billable_seconds,
         log.final, log.corrected, log.removed, log.version, log.scheduled_start, zone,
-        log.billable_override, log.correction_reason if log.corrected else None)
+        log.billable_override, log.correction_reason if log.corrected else None, log.final_reason)
     if applied:
         await conn.execute(_REPRICE + "l.class_id = $1 AND l.person_key = $2", log.class_id, log.person_key)
     return bool(applied)
@@ -136,6 +169,94 @@ async def adopt_timezone(conn: asyncpg.Connection, zone: str) -> int:
     await conn.execute("INSERT INTO billing_state (timezone) VALUES ($1) "
                        "ON CONFLICT (singleton) DO UPDATE SET timezone = EXCLUDED.timezone", zone)
     return int(status.split()[-1])
+
+
+# -- policies -------------------------------------------------------------------------------
+
+# Each line with what its class says about it (billing.policies.Facts); `WHERE` follows.
+_PRICING_FACTS = """
+SELECT l.class_id, l.person_key, l.party, l.party_id, l.scheduled_start, l.billable_seconds, l.corrected,
+       l.removed, l.cancelled, l.final_reason, l.billed_seconds, l.rule, l.rule_detail,
+       extract(epoch FROM c.scheduled_end - c.scheduled_start)::bigint AS scheduled_seconds,
+       extract(epoch FROM c.scheduled_start - c.cancelled_at)::bigint AS cancel_lead_seconds,
+       CASE WHEN l.party = 'teacher' THEN c.teacher_id IS NOT DISTINCT FROM l.party_id
+            ELSE EXISTS (SELECT 1 FROM class_students r WHERE r.class_id = l.class_id AND r.student_id = l.student_id)
+       END AS rostered,
+       EXISTS (SELECT 1 FROM attendance_lines o WHERE o.class_id = l.class_id AND o.party = 'teacher'
+               AND NOT o.removed AND o.billable_seconds > 0) AS teacher_attended,
+       EXISTS (SELECT 1 FROM attendance_lines o WHERE o.class_id = l.class_id AND o.party = 'family'
+               AND NOT o.removed AND o.billable_seconds > 0) AS students_came
+FROM attendance_lines l LEFT JOIN classes c ON c.class_id = l.class_id
+WHERE """
+
+
+async def class_pricing_facts(conn: asyncpg.Connection, class_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(_PRICING_FACTS + "l.class_id = $1", class_id)
+
+
+async def covered_pricing_facts(conn: asyncpg.Connection, party: Party, party_id: int | None, since: datetime,
+                                chunk: int) -> AsyncIterator[list[asyncpg.Record]]:
+    """The lines a policy entry may cover, the party's (every party's: None) from `since` on,
+    `chunk` at a time from one cursor (a default-scope entry may cover every line there is).
+    Needs the caller's transaction."""
+    if party_id is None:
+        cursor = conn.cursor(_PRICING_FACTS + "l.party = $1 AND l.scheduled_start >= $2", party, since,
+                             prefetch=chunk)
+    else:
+        cursor = conn.cursor(_PRICING_FACTS + "l.party = $1 AND l.party_id = $2 AND l.scheduled_start >= $3",
+                             party, party_id, since, prefetch=chunk)
+    rows = []
+    async for row in cursor:
+        rows.append(row)
+        if len(rows) == chunk:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
+async def write_prices(conn: asyncpg.Connection, prices: Sequence[tuple[Key, int, str, str]]) -> None:
+    """(key, billed_seconds, rule, rule_detail) for the lines whose price changed: one statement."""
+    await conn.execute(
+        """UPDATE attendance_lines l SET billed_seconds = p.billed, rule = p.rule, rule_detail = p.detail
+           FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])
+                AS p(class_id, person_key, billed, rule, detail)
+           WHERE l.class_id = p.class_id AND l.person_key = p.person_key""",
+        [k[0] for k, *_ in prices], [k[1] for k, *_ in prices], [p[1] for p in prices], [p[2] for p in prices],
+        [p[3] for p in prices])
+
+
+async def policy_entries(conn: asyncpg.Connection, party: Party) -> list[asyncpg.Record]:
+    """Every policy entry of one party: a few per family (teacher) at most."""
+    return await conn.fetch("SELECT party, party_id, effective_from, fields FROM policies WHERE party = $1", party)
+
+
+async def policy_entries_of(conn: asyncpg.Connection, parties: Iterable[tuple[Party, int]]) -> list[asyncpg.Record]:
+    """The entries of these families and teachers and of both default scopes (one class's lines)."""
+    parties = list(parties)
+    return await conn.fetch(
+        """SELECT party, party_id, effective_from, fields FROM policies
+           JOIN unnest($1::text[], $2::bigint[]) AS p(party, party_id) USING (party, party_id)
+           UNION ALL
+           SELECT party, party_id, effective_from, fields FROM policies WHERE party_id = 0""",
+        [p[0] for p in parties], [p[1] for p in parties])
+
+
+async def put_policy(conn: asyncpg.Connection, party: Party, party_id: int, effective_from: datetime,
+                     fields: dict, by: str) -> None:
+    """Add (or replace, same effective_from) an entry; party_id 0 is the default scope."""
+    await conn.execute(
+        """INSERT INTO policies (party, party_id, effective_from, fields, updated_by) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (party, party_id, effective_from) DO UPDATE SET fields = EXCLUDED.fields,
+               updated_at = now(), updated_by = EXCLUDED.updated_by""",
+        party, party_id, effective_from, fields, by)
+
+
+async def policy_history(conn: asyncpg.Connection, party: Party, party_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT effective_from, fields, updated_at, updated_by FROM policies
+           WHERE party = $1 AND party_id = $2 ORDER BY effective_from""",
+        party, party_id)
 
 
 # -- rates ----------------------------------------------------------------------------------

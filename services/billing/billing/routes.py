@@ -1,4 +1,4 @@
-"""The billing HTTP API: month reports (JSON or CSV), rates, period close (a job). Money needs billing or admin."""
+"""The billing HTTP API: month reports (JSON or CSV), rates, policies, period close (a job). Money needs billing or admin."""
 from __future__ import annotations
 
 import io
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client import Counter, Histogram
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from academy_common.events import rfc3339
 from academy_common.http import (
@@ -26,6 +26,7 @@ from academy_common.http import (
 from academy_common.service import SERVICE_KEY, Service
 from billing import usecases
 from billing.months import MAX_YEAR, MIN_YEAR, Month
+from billing.policies import InvalidPolicy, parse_fields
 from billing.rates import MAX_RATE_CENTS, Party, Rate, parse_effective_from
 from billing.reports import PLURAL, AlreadyClosed, MissingRates, NotOver, period_document
 
@@ -36,6 +37,7 @@ REPORT_SECONDS = Histogram("billing_report_duration_seconds", "Month report time
 SEND_BYTES = 64 * 1024  # CSV sent in blocks of this size: each waits for the client to take the previous one
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.ASCII)
 RATE_CHANGES = Counter("billing_rate_changes_total", "Rate entries added or replaced", ["party"])
+POLICY_CHANGES = Counter("billing_policy_changes_total", "Policy entries added or replaced", ["party", "scope"])
 
 
 class MonthQuery(BaseModel):
@@ -43,6 +45,13 @@ class MonthQuery(BaseModel):
     month: int = Field(ge=1, le=12)
     after: int = Field(default=0, ge=0, lt=2**63, description="id of the last statement of the previous page")
     limit: int | None = Field(default=None, ge=1)
+
+
+class PolicyIn(BaseModel):
+    """effective_from, then the policy fields, checked by billing.policies (nulls mean "off")."""
+
+    model_config = ConfigDict(extra="allow")
+    effective_from: str = Field(min_length=1, max_length=64)
 
 
 class RateIn(JsonBody):
@@ -159,6 +168,87 @@ def _rates_document(party: Party, party_id: int, history: list) -> dict:
     return {f"{party}_id": party_id, "rates": [
         {"effective_from": rfc3339(r["effective_from"]), "hourly_rate_cents": r["hourly_rate_cents"],
          "currency": r["currency"], "updated_at": rfc3339(r["updated_at"]), "updated_by": r["updated_by"]}
+        for r in history]}
+
+
+# -- policies -----------------------------------------------------------------------------------
+
+@routes.put("/billing/policies/families/default")
+@requires("billing")
+async def put_default_family_policy(request: web.Request) -> web.Response:
+    return await _put_policy(request, "family", None)
+
+
+@routes.put("/billing/policies/teachers/default")
+@requires("billing")
+async def put_default_teacher_policy(request: web.Request) -> web.Response:
+    return await _put_policy(request, "teacher", None)
+
+
+@routes.put("/billing/policies/families/{party_id}")
+@requires("billing")
+async def put_family_policy(request: web.Request) -> web.Response:
+    return await _put_policy(request, "family", path_int(request, "party_id"))
+
+
+@routes.put("/billing/policies/teachers/{party_id}")
+@requires("billing")
+async def put_teacher_policy(request: web.Request) -> web.Response:
+    return await _put_policy(request, "teacher", path_int(request, "party_id"))
+
+
+@routes.get("/billing/policies/families/default")
+@requires("billing")
+async def default_family_policies(request: web.Request) -> web.Response:
+    return await _policies(request, "family", None)
+
+
+@routes.get("/billing/policies/teachers/default")
+@requires("billing")
+async def default_teacher_policies(request: web.Request) -> web.Response:
+    return await _policies(request, "teacher", None)
+
+
+@routes.get("/billing/policies/families/{party_id}")
+@requires("billing")
+async def family_policies(request: web.Request) -> web.Response:
+    return await _policies(request, "family", path_int(request, "party_id"))
+
+
+@routes.get("/billing/policies/teachers/{party_id}")
+@requires("billing")
+async def teacher_policies(request: web.Request) -> web.Response:
+    return await _policies(request, "teacher", path_int(request, "party_id"))
+
+
+async def _put_policy(request: web.Request, party: Party, party_id: int | None) -> web.Response:
+    """party_id None: the default scope (every family / every teacher)."""
+    body = await read_json(request, PolicyIn)
+    service: Service = request.app[SERVICE_KEY]
+    try:
+        effective_from = parse_effective_from(body.effective_from, service.settings.timezone)
+    except ValueError as exc:
+        raise Problem(422, "Unprocessable Content", f"effective_from: {exc}") from None
+    try:
+        fields = parse_fields(party, body.model_extra or {})
+    except InvalidPolicy as exc:
+        raise Problem(422, "Unprocessable Content", str(exc)) from None
+    history, repriced = await usecases.set_policy(service.pool, party, party_id, effective_from, fields,
+                                                  by=_who(request))
+    POLICY_CHANGES.labels(party, "default" if party_id is None else "party").inc()
+    return json_response(_policies_document(party, party_id, history) | {"repriced_lines": repriced})
+
+
+async def _policies(request: web.Request, party: Party, party_id: int | None) -> web.Response:
+    service: Service = request.app[SERVICE_KEY]
+    history = await usecases.policy_history(service.pool, party, party_id)
+    return json_response(_policies_document(party, party_id, history))
+
+
+def _policies_document(party: Party, party_id: int | None, history: list) -> dict:
+    return {"scope": "default" if party_id is None else party, f"{party}_id": party_id, "policies": [
+        {"effective_from": rfc3339(r["effective_from"]), **r["fields"], "updated_at": rfc3339(r["updated_at"]),
+         "updated_by": r["updated_by"]}
         for r in history]}
 
 

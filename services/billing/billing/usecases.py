@@ -35,6 +35,7 @@ from billing import repository as repo
 from billing.csv_export import grand_total_rows, render, statement_rows
 from billing.messages import in_billable_years
 from billing.months import Month
+from billing.policies import DEFAULT_SCOPE, PolicyBook, facts_of, price
 from billing.rates import PARTIES, Party, Rate
 from billing.reports import (
     PLURAL,
@@ -51,6 +52,7 @@ from billing.statements import canonical, id_field, summary_json
 log = structlog.get_logger(__name__)
 
 PERIODS_CLOSED = Counter("billing_periods_closed_total", "Billing months closed")
+PRICING_CHUNK = 50_000  # lines a policy change re-prices per read and write
 CLOSE_JOBS = Counter("billing_close_jobs_total", "Close jobs by what happened: requested, started, resumed, done, failed",
                      ["state"])
 CLOSE_SECONDS = Histogram("billing_close_job_duration_seconds", "One run of a close job, claim to commit",
@@ -102,6 +104,29 @@ async def set_rate(pool: asyncpg.Pool, party: Party, party_id: int, rate: Rate, 
         repriced = await repo.put_rate(conn, party, party_id, rate, by=by)
         history = await repo.rate_history(conn, party, party_id)
     return history, repriced
+
+
+async def set_policy(pool: asyncpg.Pool, party: Party, party_id: int | None, effective_from: datetime,
+                     fields: dict, *, by: str) -> tuple[list[asyncpg.Record], int]:
+    """The scope's policy history after the entry (party_id None: the default scope), and how
+    many lines it re-priced (open months at once; closed ones through their adjustments)."""
+    scope = DEFAULT_SCOPE if party_id is None else party_id
+    async with pool.acquire() as conn, conn.transaction():
+        await repo.lock_pricing(conn)
+        await repo.put_policy(conn, party, scope, effective_from, fields, by)
+        book = PolicyBook(await repo.policy_entries(conn, party))
+        repriced = 0
+        async for rows in repo.covered_pricing_facts(conn, party, party_id, effective_from, PRICING_CHUNK):
+            repriced += await _price(conn, rows, book)
+        history = await repo.policy_history(conn, party, scope)
+    log.info("policy set", party=party, scope=scope, effective_from=rfc3339(effective_from), by=by,
+             repriced_lines=repriced)
+    return history, repriced
+
+
+async def policy_history(pool: asyncpg.Pool, party: Party, party_id: int | None) -> list[asyncpg.Record]:
+    async with pool.acquire() as conn:
+        return await repo.policy_history(conn, party, DEFAULT_SCOPE if party_id is None else party_id)
 
 
 async def rate_history(pool: asyncpg.Pool, party: Party, party_id: int) -> list[asyncpg.Record]:
@@ -279,17 +304,24 @@ async def project_entry(conn: asyncpg.Connection, entry: FamilyUpserted | Studen
     return await _UPSERT_ENTRY[type(entry)](conn, entry)
 
 
-async def project_class(conn: asyncpg.Connection, snapshot: ClassSnapshot, *, cancelled: bool, zone: str) -> bool:
+async def project_class(conn: asyncpg.Connection, snapshot: ClassSnapshot, *, cancelled_at: datetime | None,
+                        zone: str) -> bool:
+    """`cancelled_at`: when the class was cancelled (None while it is not)."""
     in_billable_years(snapshot.scheduled_start, snapshot.scheduled_end)
     await repo.lock_pricing(conn)
-    applied = await repo.upsert_class(conn, snapshot, cancelled, zone)
+    applied = await repo.upsert_class(conn, snapshot, cancelled_at, zone)
+    if applied:
+        await _price_class(conn, snapshot.class_id)
     log.info("class projected", class_id=snapshot.class_id, version=snapshot.version, applied=applied)
     return applied
 
 
 async def project_log(conn: asyncpg.Connection, entry: AttendanceLog, zone: str) -> bool:
     await repo.lock_pricing(conn)
-    return await _apply_log(conn, entry, zone)
+    applied = await _apply_log(conn, entry, zone)
+    if applied:
+        await _price_class(conn, entry.class_id)
+    return applied
 
 
 async def project_finalized(conn: asyncpg.Connection, finalized: ClassFinalized, zone: str) -> bool:
@@ -298,6 +330,8 @@ async def project_finalized(conn: asyncpg.Connection, finalized: ClassFinalized,
         raise PermanentError("a log of another class in attendance.class.finalized")
     await repo.lock_pricing(conn)
     applied = [await _apply_log(conn, entry, zone) for entry in finalized.logs]
+    if any(applied):
+        await _price_class(conn, finalized.class_id)
     return any(applied)
 
 
@@ -310,6 +344,27 @@ async def _apply_log(conn: asyncpg.Connection, entry: AttendanceLog, zone: str) 
     log.info("attendance line projected", class_id=entry.class_id, person_key=entry.person_key,
              version=entry.version, applied=applied)
     return applied
+
+
+async def _price_class(conn: asyncpg.Connection, class_id: int) -> None:
+    """A line's price depends on the other lines of its class (no-show, no students): all of them."""
+    rows = await repo.class_pricing_facts(conn, class_id)
+    parties = {(row["party"], row["party_id"]) for row in rows}
+    await _price(conn, rows, PolicyBook(await repo.policy_entries_of(conn, parties)))
+
+
+async def _price(conn: asyncpg.Connection, rows: list[asyncpg.Record], book: PolicyBook) -> int:
+    """Price each line by the policy in force at its class start; write those that changed."""
+    changed = []
+    for row in rows:
+        priced = price(facts_of(row), book.policy(row["party"], row["party_id"], row["scheduled_start"]))
+        if (priced.billed_seconds, priced.rule, priced.rule_detail) != (row["billed_seconds"], row["rule"],
+                                                                         row["rule_detail"]):
+            changed.append(((row["class_id"], row["person_key"]), priced.billed_seconds, priced.rule,
+                            priced.rule_detail))
+    if changed:
+        await repo.write_prices(conn, changed)
+    return len(changed)
 
 
 async def _billed_party(conn: asyncpg.Connection, entry: AttendanceLog) -> tuple[Party, int]:

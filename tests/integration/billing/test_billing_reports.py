@@ -37,7 +37,7 @@ async def test_a_month_bills_each_student_line_and_pays_the_teacher(api, feed):
     assert line == {
         "kind": "line", "class_id": 10, "class_title": "Algebra 1", "scheduled_start": "2025-03-10T15:00:00Z",
         "student_id": 3, "student_name": "Bo", "billable_seconds": 3300, "measured_seconds": 3300,
-        "billed_seconds": 3300, "rule": "measured", "rule_detail": "", "hourly_rate_cents": 2500,
+        "billed_seconds": 3300, "rule": "measured", "rule_detail": "attended 55:00 → billed 55:00", "hourly_rate_cents": 2500,
         "currency": "EUR", "amount_cents": 2292, "provisional": False, "corrected": False,
         "billable_override": False, "correction_reason": None, "reference": None, "error": None,
     }  # 3300 s × 25.00/h = 22.9166… → 2292 cents

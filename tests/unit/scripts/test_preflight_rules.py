@@ -89,12 +89,13 @@ def test_a_found_record_is_reactivated_and_restored_field_by_field():
 def test_the_demo_bills_are_the_demo_class_lines_with_their_own_totals():
     statements = [{"name": "Byron family", "lines": [
         {"class_id": 7, "amount_cents": 45, "billable_seconds": 54, "currency": "EUR"},
-        {"class_id": 8, "amount_cents": 90, "billable_seconds": 108, "currency": "EUR"},
+        {"class_id": 8, "amount_cents": 90, "billable_seconds": 108, "billed_seconds": 120, "currency": "EUR"},
         {"class_id": 8, "amount_cents": None, "billable_seconds": 0, "currency": None, "error": "no rate"}]},
         {"name": "Other family", "lines": [{"class_id": 7, "amount_cents": 1, "currency": "EUR"}]}]
     cut = for_class(statements, 8)
     assert [s["name"] for s in cut] == ["Byron family"]
-    assert cut[0]["totals"] == [{"currency": "EUR", "amount_cents": 90, "billable_seconds": 108}]
+    assert cut[0]["totals"] == [{"currency": "EUR", "amount_cents": 90, "billable_seconds": 108,
+                                 "billed_seconds": 120}]
     assert len(cut[0]["lines"]) == 2
 
 
