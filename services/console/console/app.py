@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 from academy_common.http import create_app, token_digests
 from academy_common.service import Service
 from academy_common.settings import load_settings
-from console import formats
+from console import formats, policies
 from console.errors import error_pages
 from console.routes import routes
 from console.settings import Settings
@@ -45,6 +45,7 @@ def console_app(service: Service) -> web.Application:
     environment = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                        context_processors=[_page_context])
     formats.install(environment, settings.timezone)
+    environment.filters["rule"] = policies.rule_label
     app.router.add_static("/static", HERE / "static")
     app.cleanup_ctx.append(_http_client)
     return app

@@ -1,4 +1,4 @@
-"""The Month page's rules (no I/O): billing periods, money typed in a form, close progress, policies."""
+"""The Month page's rules (no I/O): billing periods, money typed in a form, close progress, rule totals."""
 from __future__ import annotations
 
 import re
@@ -67,29 +67,9 @@ def rules_of(report: dict, party: str) -> list[dict]:
     for statement in report.get(party, []):
         for entry in statement.get("totals_by_rule") or []:
             key = (str(entry.get("rule", "")), str(entry.get("currency", "")))
-            total = totals.setdefault(key, {"rule": key[0], "currency": key[1], "amount_cents": 0, "lines": 0})
+            total = totals.setdefault(key, {"rule": key[0], "currency": key[1], "amount_cents": 0, "lines": 0,
+                                            "billed_seconds": 0})
             total["amount_cents"] += int(entry.get("amount_cents") or 0)
+            total["billed_seconds"] += int(entry.get("billed_seconds") or 0)
             total["lines"] += int(entry.get("lines") or entry.get("line_count") or 0)
     return sorted(totals.values(), key=lambda t: (t["rule"], t["currency"]))
-
-
-def policy_from_form(current: dict, form: dict[str, str]) -> dict:
-    """A policy document from its form: each scalar field of `current`, typed like it is there."""
-    policy = {}
-    for key, value in current.items():
-        if isinstance(value, bool):
-            policy[key] = form.get(key) == "on"
-        elif isinstance(value, int) and key in form:
-            policy[key] = int(form[key])
-        elif isinstance(value, float) and key in form:
-            policy[key] = float(form[key])
-        elif isinstance(value, str) and key in form:
-            policy[key] = form[key]
-    return policy
-
-
-def editable(policy: dict | None) -> list[tuple[str, object]]:
-    """The fields of a policy a form can edit: scalars, not ids or audit stamps."""
-    skip = {"family_id", "teacher_id", "updated_at", "updated_by", "scope", "id"}
-    return [(k, v) for k, v in (policy or {}).items()
-            if k not in skip and isinstance(v, bool | int | float | str)]

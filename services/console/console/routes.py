@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from academy_common.http import path_int
-from console import months, usecases
+from console import months, policies, usecases
 from console.clients.upstream import UpstreamError
 from console.signin import DIGESTS_KEY, USER, require_admin, require_money, sign_in, sign_out
 
@@ -181,9 +181,7 @@ async def month_page(request: web.Request) -> web.Response:
     party = _choice(request, "party", PARTIES, "families")
     after = request.query.get("after", "0")
     page = await usecases.month(_apis(request), _period(request), party, int(after) if after.isdigit() else 0)
-    policies = await usecases.policies(_apis(request))
-    return _render(request, "month.html", {**page, "parties": months.PARTIES, "policies": policies,
-                                           "editable": months.editable}, nav="month")
+    return _render(request, "month.html", {**page, "parties": months.PARTIES}, nav="month")
 
 
 @routes.get("/month/{period}/{party:families|teachers}/{party_id}")
@@ -245,8 +243,7 @@ async def rates_page(request: web.Request) -> web.Response:
     if party not in PARTIES:
         raise web.HTTPNotFound()
     page = await usecases.rates(_apis(request), party, path_int(request, "party_id"))
-    return _render(request, "rates.html", {**page, "errors": {}, "problem": "", "editable": months.editable},
-                   nav="month")
+    return _render(request, "rates.html", {**page, "errors": {}, "problem": ""}, nav="month")
 
 
 @routes.post("/rates/{party}/{party_id}")
@@ -271,19 +268,43 @@ async def set_rate(request: web.Request) -> web.Response:
                 raise
             errors = exc.field_errors or {"effective_from": exc.detail}
     page = await usecases.rates(_apis(request), party, party_id)
-    return _render(request, "rates.html", {**page, "errors": errors, "problem": "The rate was not saved.",
-                                           "editable": months.editable}, nav="month", status=422)
+    return _render(request, "rates.html", {**page, "errors": errors, "problem": "The rate was not saved."},
+                   nav="month", status=422)
+
+
+def _scope(request: web.Request) -> tuple[str, str]:
+    party, which = request.match_info["party"], request.match_info["which"]
+    if party not in PARTIES or not (which == "default" or which.isdigit()):
+        raise web.HTTPNotFound()
+    return party, which
+
+
+@routes.get("/policies/{party}/{which}")
+async def policy_page(request: web.Request) -> web.Response:
+    require_money(request)
+    party, which = _scope(request)
+    page = await usecases.policy(_apis(request), party, which, _now())
+    return _render(request, "policy.html", {**page, "errors": {}, "problem": ""}, nav="month")
 
 
 @routes.post("/policies/{party}/{which}")
 async def set_policy(request: web.Request) -> web.Response:
     require_money(request)
-    party, which = request.match_info["party"], request.match_info["which"]
-    if party not in PARTIES or not (which == "default" or which.isdigit()):
-        raise web.HTTPNotFound()
-    form = {k: str(v) for k, v in (await request.post()).items()}
-    await usecases.set_policy(_apis(request), party, which, form)
-    raise _back(_safe_next(form.get("back")) if form.get("back") else "/month", "The policy was saved.")
+    party, which = _scope(request)
+    form = {k: str(v) for k, v in (await request.post()).items() if k != "csrf_token"}
+    try:
+        saved = await usecases.set_policy(_apis(request), party, which, policies.policy_from_form(party, form))
+        repriced = saved.get("repriced_lines", 0)
+        raise _back(f"/policies/{party}/{which}", f"The policy was saved; {repriced} lines were re-priced.")
+    except policies.PolicyFormError as exc:
+        errors, problem = exc.errors, "The policy was not saved: check the fields marked below."
+    except UpstreamError as exc:
+        if exc.status != 422:
+            raise
+        errors, problem = policies.problem_errors(exc.detail), f"The policy was not saved: {exc.detail or exc.title}"
+    page = await usecases.policy(_apis(request), party, which, _now())
+    return _render(request, "policy.html", {**page, "form": form, "errors": errors, "problem": problem},
+                   nav="month", status=422)
 
 
 # -- Directory --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """What each page needs, gathered from the three APIs with the signed-in user's token.
 
 The console keeps no business data: each use case calls the APIs (console.clients), hands the
-answers to the pure rules (today, timeline, candidates, months) and returns what a template shows.
+answers to the pure rules (today, timeline, candidates, months, policies) and returns what a template shows.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from aiohttp import web
 
-from console import candidates, months, timeline
+from console import candidates, months, policies, timeline
 from console import today as today_rules
 from console.clients.attendance import AttendanceApi
 from console.clients.billing import BillingApi
@@ -179,23 +179,39 @@ async def close_job(apis: Apis, job_id: str) -> dict:
 async def rates(apis: Apis, party: str, party_id: int) -> dict:
     person, entries = await asyncio.gather(apis.scheduler.person(party, party_id),
                                            apis.billing.rates(party, party_id))
-    return {"person": person, "rates": entries.get("rates", []), "party": party,
-            "policy": await apis.billing.policy(party, str(party_id))}
+    return {"person": person, "rates": entries.get("rates", []), "party": party}
 
 
 async def set_rate(apis: Apis, party: str, party_id: int, rate: dict) -> dict:
     return await apis.billing.set_rate(party, party_id, rate)
 
 
-async def policies(apis: Apis) -> dict:
-    families, teachers = await asyncio.gather(apis.billing.policy("families", "default"),
-                                              apis.billing.policy("teachers", "default"))
-    return {"families": families, "teachers": teachers}
+async def policy(apis: Apis, party: str, which: str, now: datetime) -> dict:
+    """One scope's history, its entry in force and, field by field, what applies after fallback."""
+    one, every = policies.SCOPES[party]
+    if which == "default":
+        own, default, person = await apis.billing.policies(party, "default"), None, None
+    else:
+        own, default, person = await asyncio.gather(apis.billing.policies(party, which),
+                                                    apis.billing.policies(party, "default"),
+                                                    apis.scheduler.person(party, int(which)))
+    history = own.get("policies", [])
+    current = policies.in_force(history, now)
+    layers = [(every if default is None else one, current)]
+    if default is not None:
+        layers.append((f"{every} (default)", policies.in_force(default.get("policies", []), now)))
+    day = _local_day(current["effective_from"], apis.settings) if current else ""
+    return {"party": party, "which": which, "person": person, "every": every, "current": current,
+            "history": [{**entry, "summary": policies.summary(party, entry)} for entry in history],
+            "effective": policies.effective(party, layers), "form": policies.form_of(current, day)}
 
 
-async def set_policy(apis: Apis, party: str, which: str, form: dict[str, str]) -> dict:
-    current = await apis.billing.policy(party, which) or {}
-    return await apis.billing.set_policy(party, which, months.policy_from_form(current, form))
+def _local_day(instant: str, settings: Settings) -> str:
+    return datetime.fromisoformat(instant).astimezone(settings.timezone).date().isoformat()
+
+
+async def set_policy(apis: Apis, party: str, which: str, body: dict) -> dict:
+    return await apis.billing.set_policy(party, which, body)
 
 
 # -- Directory --------------------------------------------------------------------------------

@@ -30,6 +30,22 @@ LOG = {"log_id": 7, "class_id": 1, "role": "student", "display_name": "Bo", "sta
        "first_join": "2026-03-02T10:00:00Z", "last_leave": None, "attended_seconds": 600,
        "billable_seconds": 600, "joins": 1, "late": False, "left_early": False, "corrected": False,
        "sessions": [], "corrections": []}
+STATEMENT = {"family_id": 3, "name": "Byron", "lines": [
+    {"kind": "line", "class_id": 1, "class_title": "Algebra", "scheduled_start": "2026-03-02T10:00:00Z",
+     "student_name": "Bo", "billable_seconds": 3125, "measured_seconds": 3125, "billed_seconds": 3600,
+     "rule": "full_lesson", "rule_detail": "attended 52:05 of 60:00 ≥ 80% → billed 60:00",
+     "hourly_rate_cents": 3000, "currency": "EUR", "amount_cents": 3000}],
+    "totals": [{"currency": "EUR", "amount_cents": 3000, "billable_seconds": 3125, "billed_seconds": 3600}],
+    "totals_by_rule": [{"currency": "EUR", "rule": "full_lesson", "lines": 1, "billed_seconds": 3600,
+                        "amount_cents": 3000}]}
+POLICIES = {
+    "/billing/policies/families/default": {"scope": "default", "family_id": None, "policies": [
+        {"effective_from": "2026-01-01T00:00:00Z", "minimum_seconds": 1800, "full_lesson_percent": 80,
+         "updated_at": "2026-01-02T09:00:00Z", "updated_by": "billing:carol"}]},
+    "/billing/policies/families/3": {"scope": "family", "family_id": 3, "policies": [
+        {"effective_from": "2026-02-01T00:00:00Z", "rounding": {"unit_seconds": 900, "mode": "up"},
+         "full_lesson_percent": None, "updated_at": "2026-02-02T09:00:00Z", "updated_by": "admin:alice"}]},
+}
 
 
 class StandIn:
@@ -38,6 +54,7 @@ class StandIn:
     def __init__(self) -> None:
         self.received: list[tuple[str, str, str, object]] = []
         self.correction_problem: dict | None = None
+        self.policy_problem: dict | None = None
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self.handle)
         self.app = app
@@ -56,6 +73,10 @@ class StandIn:
         path = request.path
         if path.endswith("/corrections") and self.correction_problem:
             return web.json_response(self.correction_problem, status=422, content_type="application/problem+json")
+        if request.method == "PUT" and path.startswith("/billing/policies/"):
+            if self.policy_problem:
+                return web.json_response(self.policy_problem, status=422, content_type="application/problem+json")
+            return web.json_response({**POLICIES[path], "repriced_lines": 2})
         canned = {
             "/api/schedule/classes": {"items": [LESSON], "next_cursor": None},
             "/api/schedule/classes/1": LESSON,
@@ -65,8 +86,11 @@ class StandIn:
             "/monitoring/attendance-logs/7": LOG,
             "/monitoring/attendance-logs/7/corrections": LOG,
             "/monitoring/unmatched": {"items": [], "next_cursor": None},
-            "/monitoring/billing/families": {"families": [], "totals": [], "next_after": None},
+            "/monitoring/billing/families": {"families": [STATEMENT], "totals": STATEMENT["totals"],
+                                             "next_after": None, "status": "open", "timezone": "UTC"},
             "/billing/periods/2026-03": {"period": "2026-03", "status": "open"},
+            "/api/families/3": {"id": 3, "name": "Byron"},
+            **POLICIES,
         }
         if path in canned:
             return web.json_response(canned[path], status=201 if request.method == "POST" else 200)
@@ -228,7 +252,7 @@ async def test_a_viewer_sees_no_money_links_and_gets_403_pages(site, stand_in):
             page = await response.text()
         assert 'href="/month"' not in page
         for path in ("/month", "/month/2026-03/families.csv", "/month/2026-03/families/3", "/rates/families/3",
-                     "/month/2026-03/close"):
+                     "/month/2026-03/close", "/policies/families/default", "/policies/teachers/4"):
             async with http.get(site + path) as response:
                 assert response.status == 403, path
                 assert "Not for your role" in await response.text()
@@ -244,6 +268,20 @@ async def test_billing_sees_the_month(site):
         async with http.get(f"{site}/month?period=2026-03") as response:
             assert response.status == 200
             assert "Family bills" in await response.text()
+
+
+@pytest.mark.parametrize("path", ["/month?period=2026-03", "/month/2026-03/families/3"])
+async def test_each_line_shows_its_rule_and_each_statement_its_totals_by_rule(site, path):
+    async with browser() as http:
+        await signed_in(http, site, BILLING)
+        async with http.get(site + path) as response:
+            assert response.status == 200
+            page = await response.text()
+    assert '<span class="rule rule-full_lesson">full lesson</span>' in page
+    assert "attended 52:05 of 60:00 ≥ 80% → billed 60:00" in page
+    assert re.search(r'<tr class="rule-total"><td colspan="6">Full lesson: 1 line, billed 1 h 00 min</td>'
+                     r'<td class="num">30.00 EUR</td>', page)
+    assert "Total (billed 1 h 00 min, measured 52 min 05 s)" in page
 
 
 async def test_an_api_that_is_down_is_a_readable_page(stand_in):
@@ -283,3 +321,57 @@ async def test_sign_in_never_redirects_off_site(site, target):
         async with http.post(f"{site}/sign-in", data={"csrf_token": csrf, "token": ADMIN, "next": target},
                              allow_redirects=False) as response:
             assert response.headers["Location"] == "/today"
+
+
+async def test_a_familys_policy_page_shows_its_history_and_what_applies_after_fallback(site):
+    async with browser() as http:
+        await signed_in(http, site, BILLING)
+        async with http.get(f"{site}/policies/families/3") as response:
+            assert response.status == 200
+            page = await response.text()
+    assert "Billing policy · Byron" in page and "admin:alice" in page
+    assert re.search(r"<td>Rounding</td><td>up to 15 min</td><td[^>]*>this family</td>", page)
+    assert re.search(r"<td>Full lesson</td><td>off</td><td[^>]*>this family</td>", page)
+    assert re.search(r"<td>Minimum</td><td>at least 30 min</td><td[^>]*>every family \(default\)</td>", page)
+    assert re.search(r"<td>No-show</td><td>a no-show bills nothing</td><td[^>]*>built-in</td>", page)
+    assert re.search(r'name="rounding_unit" value="15"', page) and 'name="full_lesson_off" checked' in page
+    assert 'name="no_students_minimum"' not in page  # a teacher-only field
+
+
+async def test_a_policy_form_reaches_billing_as_a_policy_document(site, stand_in):
+    async with browser() as http:
+        csrf = await signed_in(http, site, ADMIN)
+        form = {"csrf_token": csrf, "effective_from": "2026-03-01", "rounding_mode": "up", "rounding_unit": "15",
+                "full_lesson_percent": "", "minimum": "", "no_show_percent": "", "late_cancel_off": "on"}
+        async with http.post(f"{site}/policies/families/3", data=form, allow_redirects=False) as response:
+            assert response.status == 303
+            assert response.headers["Location"].startswith("/policies/families/3?done=")
+    puts = [r for r in stand_in.received if r[0] == "PUT"]
+    assert puts == [("PUT", "/billing/policies/families/3", f"Bearer {ADMIN}",
+                     {"effective_from": "2026-03-01", "rounding": {"unit_seconds": 900, "mode": "up"},
+                      "late_cancel": None})]
+
+
+async def test_a_bad_number_is_named_next_to_its_input_and_billing_is_not_asked(site, stand_in):
+    async with browser() as http:
+        csrf = await signed_in(http, site, ADMIN)
+        form = {"csrf_token": csrf, "effective_from": "2026-03-01", "no_show_percent": "half"}
+        async with http.post(f"{site}/policies/families/default", data=form) as response:
+            assert response.status == 422
+            page = await response.text()
+    assert re.search(r'name="no_show_percent" value="half"[^>]*>\s*<p class="field-error"[^>]*>a whole number', page)
+    assert not [r for r in stand_in.received if r[0] == "PUT"]
+
+
+async def test_billings_problem_appears_next_to_the_policy_form(site, stand_in):
+    stand_in.policy_problem = {"title": "Unprocessable Content", "status": 422,
+                               "detail": "late_cancel.percent: must be between 0 and 100"}
+    async with browser() as http:
+        csrf = await signed_in(http, site, BILLING)
+        form = {"csrf_token": csrf, "effective_from": "2026-03-01", "late_cancel_hours": "24",
+                "late_cancel_percent": "150"}
+        async with http.post(f"{site}/policies/families/default", data=form) as response:
+            assert response.status == 422
+            page = await response.text()
+    assert "The policy was not saved: late_cancel.percent: must be between 0 and 100" in page
+    assert re.search(r'name="late_cancel_percent" value="150"[^>]*>\s*<p class="field-error"[^>]*>must be between', page)

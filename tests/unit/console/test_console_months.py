@@ -1,4 +1,4 @@
-"""The Month page's rules: periods, amounts typed in forms, close progress, rule totals, policies;
+"""The Month page's rules: periods, amounts typed in forms, close progress, rule totals;
 and the guesses of who a guest might be, and how money and time are written."""
 from __future__ import annotations
 
@@ -60,18 +60,9 @@ def test_rule_totals_add_up_over_statements_and_tolerate_their_absence():
                             {"rule": "no_show", "currency": "EUR", "amount_cents": 30, "lines": 1}]},
         {}]}
     assert months.rules_of(report, "families") == [
-        {"rule": "attended", "currency": "EUR", "amount_cents": 150, "lines": 3},
-        {"rule": "no_show", "currency": "EUR", "amount_cents": 30, "lines": 1}]
+        {"rule": "attended", "currency": "EUR", "amount_cents": 150, "lines": 3, "billed_seconds": 0},
+        {"rule": "no_show", "currency": "EUR", "amount_cents": 30, "lines": 1, "billed_seconds": 0}]
     assert months.rules_of({"families": [{"lines": []}]}, "families") == []
-
-
-def test_a_policy_form_keeps_each_fields_type():
-    current = {"minimum_minutes": 10, "charge_no_show": False, "rounding": "up", "share": 0.5,
-               "updated_at": "x"}
-    form = {"minimum_minutes": "15", "charge_no_show": "on", "rounding": "down", "share": "0.75"}
-    assert months.policy_from_form(current, form) == {"minimum_minutes": 15, "charge_no_show": True,
-                                                      "rounding": "down", "share": 0.75}
-    assert ("updated_at", "x") not in months.editable(current)
 
 
 def test_candidates_put_the_closest_name_first():

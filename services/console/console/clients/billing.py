@@ -1,10 +1,7 @@
-"""The billing API as the console uses it: month statements, CSV, rates, policies, the month close.
-
-Policies and close jobs are newer than the rest of the API: the console reads them with `.get`
-and shows "not available" when billing does not offer them (404/405)."""
+"""The billing API as the console uses it: month statements, CSV, rates, policies, the month close."""
 from __future__ import annotations
 
-from console.clients.upstream import Reply, Upstream, UpstreamError
+from console.clients.upstream import Reply, Upstream
 
 REPORTS = {"families": "/monitoring/billing/families", "teachers": "/monitoring/payroll/teachers"}
 RATES = {"families": "/billing/rates/families", "teachers": "/billing/rates/teachers"}
@@ -28,14 +25,9 @@ class BillingApi:
     async def set_rate(self, party: str, party_id: int, rate: dict) -> dict:
         return (await self.api.send("PUT", f"{RATES[party]}/{party_id}", rate)).body
 
-    async def policy(self, party: str, which: str) -> dict | None:
-        """`which` is `default` or an id; None when billing has no policies API."""
-        try:
-            return await self.api.get(f"/billing/policies/{party}/{which}")
-        except UpstreamError as exc:
-            if exc.status in (404, 405):
-                return None
-            raise
+    async def policies(self, party: str, which: str) -> dict:
+        """`which` is `default` or an id: {scope, family_id | teacher_id, policies: [oldest first]}."""
+        return await self.api.get(f"/billing/policies/{party}/{which}")
 
     async def set_policy(self, party: str, which: str, policy: dict) -> dict:
         return (await self.api.send("PUT", f"/billing/policies/{party}/{which}", policy)).body
