@@ -29,7 +29,8 @@ TARGET_MS = 200.0
 
 def pages(class_id: int, period: str) -> list[str]:
     return ["/today", "/today/board", f"/classes/{class_id}", "/unmatched", f"/month?period={period}",
-            f"/month/{period}/families/1", "/rates/families/1", "/directory", "/directory?show=students"]
+            f"/month/{period}/families/1", "/rates/families/1", "/policies/families/1", "/policies/teachers/default",
+            "/directory", "/directory?show=students"]
 
 
 async def signed_in(http: aiohttp.ClientSession, console: str) -> None:

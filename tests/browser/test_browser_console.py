@@ -1,11 +1,12 @@
 """The console in a real browser, over the whole running system and the demo academy: the demo
 class appears on Today and becomes final without a reload, its timeline shows who was there,
-a guest is mapped and a log corrected (and the family bill follows), a viewer never reaches
-money. Every page visited is saved as a screenshot (see conftest.py)."""
+a guest is mapped and a log corrected (and the family bill follows), a family's billing policy
+re-prices its line, a viewer never reaches money. Every page visited is saved as a screenshot (see conftest.py)."""
 from __future__ import annotations
 
 import re
 import urllib.request
+from datetime import timedelta
 
 import pytest
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
@@ -127,7 +128,7 @@ def test_mapping_the_guest_changes_the_absent_students_log(browser, console, dem
 def family_total(browser, console, family: str) -> str:
     browser.get(f"{console}/month")
     section = browser.find_element(By.XPATH, f"//section[h2[starts-with(normalize-space(.), '{family}')]]")
-    return section.find_element(By.CSS_SELECTOR, "tfoot td.num").text
+    return section.find_element(By.CSS_SELECTOR, "tfoot tr.total td.num").text
 
 
 def test_correcting_a_log_changes_the_family_bill(browser, console, demo, screenshots):
@@ -153,6 +154,39 @@ def test_correcting_a_log_changes_the_family_bill(browser, console, demo, screen
     allegra = browser.find_element(By.XPATH, "//section[h2[starts-with(normalize-space(.), 'Byron family')]]"
                                              "//tr[td[text()='Allegra Byron']]")
     assert "1 min 00 s" in allegra.text and "corrected" in allegra.text
+
+
+def family_line(browser, console, family: str, student: str):
+    browser.get(f"{console}/month")
+    return browser.find_element(By.XPATH, f"//section[h2[starts-with(normalize-space(.), '{family}')]]"
+                                          f"//tr[td[text()='{student}']]")
+
+
+def test_a_family_policy_set_in_the_console_reprices_its_bill_line(browser, console, demo, screenshots):
+    before = family_line(browser, console, "Somerville family", "Mary Somerville").text
+    assert "measured" in before and "0.50 EUR" not in before, before  # late: less than the whole minute
+    browser.find_element(By.XPATH, "//section[h2[starts-with(normalize-space(.), 'Somerville family')]]"
+                                   "//a[text()='policy']").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Billing policy · Somerville family")
+    form = browser.find_element(By.CSS_SELECTOR, "form.policy-form")
+    day = (demo.start - timedelta(days=1)).date().isoformat()  # in force at the class start, whatever the zone
+    browser.execute_script("arguments[0].value = arguments[1]", form.find_element(By.NAME, "effective_from"), day)
+    Select(form.find_element(By.NAME, "rounding_mode")).select_by_value("up")
+    form.find_element(By.NAME, "rounding_unit").send_keys("15")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait(browser, 10, lambda b: "The policy was saved" in b.page_source, "no confirmation")
+    applies = browser.find_element(By.XPATH, "//table[contains(@class, 'policy-effective')]//tr[td[text()='Rounding']]")
+    assert applies.text == "Rounding up to 15 min this family"
+    shoot(browser, screenshots, "policy")
+    # 15 minutes up, at most the one-minute lesson: the whole minute at 30.00/h
+    wait(browser, 30, lambda b: "0.50 EUR" in family_line(b, console, "Somerville family", "Mary Somerville").text,
+         "the bill line was not re-priced")
+    line = family_line(browser, console, "Somerville family", "Mary Somerville")
+    assert re.search(r"measured\nattended 0:\d\d, rounded up to 15:00, at most the lesson's 1:00 → billed 1:00", line.text), \
+        line.text
+    section = browser.find_element(By.XPATH, "//section[h2[starts-with(normalize-space(.), 'Somerville family')]]")
+    assert "Measured: 1 line, billed 1 min 00 s" in section.find_element(By.CSS_SELECTOR, "tr.rule-total").text
+    shoot(browser, screenshots, "month-policy")
 
 
 def test_a_statement_prints_and_the_month_downloads_as_csv(browser, console, demo, screenshots):

@@ -245,6 +245,12 @@ def _span(seconds: int) -> str:
     return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
 
 
+def repriced(saved: Mapping[str, Any]) -> str:
+    """Billing's `repriced_lines` of a PUT, as the confirmation says it."""
+    count = int(saved.get("repriced_lines") or 0)
+    return "1 line was re-priced" if count == 1 else f"{count} lines were re-priced"
+
+
 def problem_errors(detail: str) -> dict[str, str]:
     """Billing's 422 detail (`late_cancel.percent: must be between 0 and 100`) as {input: message}."""
     name, _, message = detail.partition(":")

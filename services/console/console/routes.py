@@ -294,8 +294,7 @@ async def set_policy(request: web.Request) -> web.Response:
     form = {k: str(v) for k, v in (await request.post()).items() if k != "csrf_token"}
     try:
         saved = await usecases.set_policy(_apis(request), party, which, policies.policy_from_form(party, form))
-        repriced = saved.get("repriced_lines", 0)
-        raise _back(f"/policies/{party}/{which}", f"The policy was saved; {repriced} lines were re-priced.")
+        raise _back(f"/policies/{party}/{which}", f"The policy was saved; {policies.repriced(saved)}.")
     except policies.PolicyFormError as exc:
         errors, problem = exc.errors, "The policy was not saved: check the fields marked below."
     except UpstreamError as exc:

@@ -118,3 +118,10 @@ def test_rules_have_short_names():
     assert policies.rule_label("no_students_minimum") == "no-student minimum"
     assert policies.rule_label("someday_rule") == "someday_rule"
     assert policies.rule_label(None) == ""
+
+
+@pytest.mark.parametrize(("saved", "text"), [({"repriced_lines": 1}, "1 line was re-priced"),
+                                             ({"repriced_lines": 14}, "14 lines were re-priced"),
+                                             ({}, "0 lines were re-priced")])
+def test_the_confirmation_counts_the_repriced_lines(saved, text):
+    assert policies.repriced(saved) == text
