@@ -13,4 +13,4 @@ class Settings(ServiceSettings):
     report_max_page_size: int = Field(default=1000, ge=1, le=10_000, description=(
         "billing: the largest `limit` of a JSON month report"))
     export_chunk_size: int = Field(default=500, ge=1, le=10_000, description=(
-        "billing: statements per database round trip for CSV and month closing"))
+        "billing: statements per database round trip when closing a month"))
