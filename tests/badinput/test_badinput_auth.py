@@ -33,10 +33,11 @@ ROLES: dict[tuple[str, str], set[str]] = {
         ("GET", "/monitoring/billing/families"), ("GET", "/monitoring/payroll/teachers"),
         ("GET", "/billing/rates/families/{party_id}"), ("PUT", "/billing/rates/families/{party_id}"),
         ("GET", "/billing/rates/teachers/{party_id}"), ("PUT", "/billing/rates/teachers/{party_id}"),
-        ("GET", "/billing/periods/{period}"), ("POST", "/billing/periods/{period}/close"))},
+        ("GET", "/billing/periods/{period}"), ("POST", "/billing/periods/{period}/close"),
+        ("GET", "/billing/close-jobs/{job_id}"))},
 }
 TOKEN_OF = {role: token for token, role in TEST_TOKENS.items()}
-PATH_VALUES = {"period": "2020-01"}
+PATH_VALUES = {"period": "2020-01", "job_id": "7d3c9b1e-0000-4000-8000-000000000000"}
 WRONG = [None, "Bearer", "Bearer nope", "Bearer  ", "Basic YWRtOmFkbQ==", "bearer test-admin-token-0001x",
          "test-admin-token-0001", "Bearer TEST-ADMIN-TOKEN-0001", "Bearer test-admin-token-000"]
 

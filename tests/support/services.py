@@ -29,7 +29,7 @@ def isolated_settings(cls: type[S], *, database_url: str, amqp_url: str, unique:
     values = {
         "database_url": database_url, "amqp_url": amqp_url, "db_schema": unique, "queue_prefix": f"{unique}.",
         "bus_exchange": f"{unique}.events", "http_host": "127.0.0.1", "http_port": 0, "api_tokens": TEST_TOKENS,
-        "outbox_poll_s": 0.1, "consumer_retry_delay_s": 0.2, "drain_timeout_s": 5, "log_format": "console",
+        "outbox_poll_s": 0.1, "close_job_poll_s": 0.05, "consumer_retry_delay_s": 0.2, "drain_timeout_s": 5, "log_format": "console",
         "bus_queue_type": "classic",  # quorum queues are covered by tests/integration/common and e2e
     }
     values.update(overrides)

@@ -7,6 +7,7 @@ from academy_common import topology
 from academy_common.service import Service
 from academy_common.settings import load_settings
 from billing import usecases
+from billing.close_jobs import CloseWorker
 from billing.handlers import QUEUE, Projection
 from billing.routes import routes
 from billing.settings import Settings
@@ -23,6 +24,9 @@ def build(settings: Settings | None = None) -> Service:
         await usecases.adopt_timezone(service.pool, settings.academy_timezone)
 
     service.background(adopt_timezone)
+    worker = CloseWorker(lambda: service.pool, poll_s=settings.close_job_poll_s, chunk=settings.export_chunk_size,
+                         progress_every_s=settings.close_job_progress_s)
+    service.background(worker.run)
     projection = Projection(settings.academy_timezone)
     service.subscribe(QUEUE, topology.routing_keys(QUEUE), projection.handle)
     return service

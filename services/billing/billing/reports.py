@@ -7,6 +7,7 @@ frozen when it closed, unchanged.
 """
 from __future__ import annotations
 
+import bisect
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,6 +23,7 @@ from billing.reconcile import Billed, Current, reconcile
 from billing.statements import Line, Statement, Summary, statement_json, summarize, summary_json
 
 PLURAL = {"family": "families", "teacher": "teachers"}
+LINE_BATCH = 5000  # lines per fetch when a whole month is read in one pass
 
 
 class AlreadyClosed(Exception):
@@ -82,12 +84,53 @@ class OpenMonth:
 
     async def statements(self, conn: asyncpg.Connection, party_ids: list[int]) -> list[Statement]:
         lines = await repo.month_lines(conn, self.party, party_ids, self.month)
-        names = await repo.names(conn, self.party, party_ids)
+        return self._statements(party_ids, lines, await repo.names(conn, self.party, party_ids))
+
+    async def stream(self, conn: asyncpg.Connection, chunk: int) -> AsyncIterator[list[dict]]:
+        """Every statement, `chunk` at a time, from one pass over the month's lines (needs a transaction)."""
+        rows = RowsAhead(repo.month_line_rows(conn, self.party, self.month, batch=LINE_BATCH))
+        for start in range(0, len(self.party_ids), chunk):
+            party_ids = list(self.party_ids[start:start + chunk])
+            lines: dict[int, list[Line]] = {}
+            for r in await rows.through(party_ids[-1]):
+                lines.setdefault(r["party_id"], []).append(repo.line_of(r))
+            statements = self._statements(party_ids, lines, await repo.names(conn, self.party, party_ids))
+            yield [statement_json(s) for s in statements]
+
+    def _statements(self, party_ids: list[int], lines: dict[int, list[Line]], names: dict[int, str]
+                    ) -> list[Statement]:
         wanted = set(party_ids)
         for party_id, adjustment in self.ordered_adjustments():
             if party_id in wanted:
                 lines.setdefault(party_id, []).append(adjustment)
         return [Statement(self.party, i, names.get(i), tuple(lines.get(i, []))) for i in party_ids]
+
+
+class RowsAhead:
+    """Rows ordered by party_id, taken up to a party at a time; the rows past it wait."""
+
+    def __init__(self, batches: AsyncIterator[list[asyncpg.Record]]):
+        self._batches, self._rows = batches, []
+
+    async def through(self, last_party_id: int) -> list[asyncpg.Record]:
+        taken = []
+        while True:
+            if not self._rows:
+                self._rows = await anext(self._batches, [])
+                if not self._rows:
+                    return taken
+            if self._rows[-1]["party_id"] <= last_party_id:
+                taken += self._rows
+                self._rows = []
+                continue
+            cut = bisect.bisect_right(self._rows, last_party_id, key=_party_id)
+            taken += self._rows[:cut]
+            self._rows = self._rows[cut:]
+            return taken
+
+
+def _party_id(row: asyncpg.Record) -> int:
+    return row["party_id"]
 
 
 @dataclass
@@ -121,6 +164,11 @@ def report(view: MonthView, party: Party, tz: ZoneInfo, statements: list[dict], 
 
 
 async def all_statements(conn: asyncpg.Connection, view: MonthView, chunk: int) -> AsyncIterator[list[dict]]:
+    """Every statement of the month, `chunk` at a time, in the caller's transaction."""
+    if isinstance(view, OpenMonth):
+        async for documents in view.stream(conn, chunk):
+            yield documents
+        return
     after: int | None = 0
     while after is not None:
         documents, after = await view.page(conn, after, chunk)

@@ -1,7 +1,9 @@
 """All of billing's SQL: the projection, rates, month aggregates and closed periods."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import io
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import asyncpg
 
@@ -172,27 +174,44 @@ async def month_aggregate(conn: asyncpg.Connection, party: Party, month: Month) 
     return [PartyAggregate(**row) for row in rows]
 
 
+_LINE_COLUMNS = """l.party_id, l.class_id, c.title, l.scheduled_start, l.student_id, s.name AS student_name,
+    l.billable_seconds, l.billed_seconds, l.rule, l.rule_detail, l.rate_cents, l.currency, l.amount_cents, l.final,
+    l.corrected, l.billable_override, l.correction_reason"""
+_MONTH_LINES = f"""SELECT {_LINE_COLUMNS} FROM attendance_lines l
+    LEFT JOIN classes c ON c.class_id = l.class_id
+    LEFT JOIN students s ON s.student_id = l.student_id
+    WHERE l.party = $1 AND l.month = $2 AND l.counted {{}}
+    ORDER BY l.party_id, l.scheduled_start, l.class_id, l.person_key"""
+
+
+def line_of(r: asyncpg.Record) -> Line:
+    """A month line as the statements show it, from a row of `_LINE_COLUMNS`."""
+    return Line(
+        kind="line", class_id=r["class_id"], class_title=r["title"], scheduled_start=r["scheduled_start"],
+        student_id=r["student_id"], student_name=r["student_name"], billable_seconds=r["billable_seconds"],
+        billed_seconds=r["billed_seconds"], rule=r["rule"], rule_detail=r["rule_detail"],
+        hourly_rate_cents=r["rate_cents"], currency=r["currency"], amount_cents=r["amount_cents"],
+        provisional=not r["final"], corrected=r["corrected"], billable_override=r["billable_override"],
+        correction_reason=r["correction_reason"])
+
+
 async def month_lines(conn: asyncpg.Connection, party: Party, party_ids: Sequence[int], month: Month
                       ) -> dict[int, list[Line]]:
-    rows = await conn.fetch(
-        """SELECT l.party_id, l.class_id, c.title, l.scheduled_start, l.student_id, s.name AS student_name,
-                  l.billable_seconds, l.billed_seconds, l.rule, l.rule_detail, l.rate_cents, l.currency,
-                  l.amount_cents, l.final, l.corrected, l.billable_override, l.correction_reason
-           FROM attendance_lines l
-           LEFT JOIN classes c ON c.class_id = l.class_id
-           LEFT JOIN students s ON s.student_id = l.student_id
-           WHERE l.party = $1 AND l.party_id = ANY($2::bigint[]) AND l.month = $3 AND l.counted
-           ORDER BY l.party_id, l.scheduled_start, l.class_id, l.person_key""",
-        party, list(party_ids), month.first_day)
+    rows = await conn.fetch(_MONTH_LINES.format("AND l.party_id = ANY($3::bigint[])"),
+                            party, month.first_day, list(party_ids))
     lines: dict[int, list[Line]] = {}
     for r in rows:
-        lines.setdefault(r["party_id"], []).append(Line(
-            kind="line", class_id=r["class_id"], class_title=r["title"], scheduled_start=r["scheduled_start"],
-            student_id=r["student_id"], student_name=r["student_name"], billable_seconds=r["billable_seconds"],
-            billed_seconds=r["billed_seconds"], rule=r["rule"], rule_detail=r["rule_detail"], hourly_rate_cents=r["rate_cents"], currency=r["currency"], amount_cents=r["amount_cents"],
-            provisional=not r["final"], corrected=r["corrected"], billable_override=r["billable_override"],
-            correction_reason=r["correction_reason"]))
+        lines.setdefault(r["party_id"], []).append(line_of(r))
     return lines
+
+
+async def month_line_rows(conn: asyncpg.Connection, party: Party, month: Month, *, batch: int
+                          ) -> AsyncIterator[list[asyncpg.Record]]:
+    """Every line of the month in statement order, `batch` rows at a time from one cursor
+    (inside the caller's transaction): one pass over the month instead of a query per page."""
+    cursor = await conn.cursor(_MONTH_LINES.format(""), party, month.first_day)
+    while rows := await cursor.fetch(batch):
+        yield rows
 
 
 async def names(conn: asyncpg.Connection, party: Party, party_ids: Sequence[int]) -> dict[int, str]:
@@ -209,12 +228,17 @@ _CANDIDATE_COLUMNS = """l.class_id, l.person_key, l.party, l.party_id, c.title, 
 
 async def candidates(conn: asyncpg.Connection, party: Party, closed: Iterable[Month]) -> list[asyncpg.Record]:
     """Lines that may owe an adjustment: changed since a close accounted for them, or late
-    (never accounted for, yet in a closed month)."""
+    (never accounted for, yet in a closed month: above its watermark)."""
     return await conn.fetch(
         f"""SELECT {_CANDIDATE_COLUMNS} FROM attendance_lines l
             LEFT JOIN classes c ON c.class_id = l.class_id LEFT JOIN students s ON s.student_id = l.student_id
-            WHERE l.party = $1 AND (l.revision > l.settled_revision
-                                    OR (l.settled_revision IS NULL AND l.month = ANY($2::date[])))""",
+            WHERE l.party = $1 AND l.revision > l.settled_revision
+            UNION ALL
+            SELECT {_CANDIDATE_COLUMNS} FROM periods p
+            JOIN attendance_lines l ON l.month = p.period AND l.revision > p.settled_through
+                 AND l.settled_revision IS NULL
+            LEFT JOIN classes c ON c.class_id = l.class_id LEFT JOIN students s ON s.student_id = l.student_id
+            WHERE l.party = $1 AND p.period = ANY($2::date[])""",
         party, [m.first_day for m in closed])
 
 
@@ -253,24 +277,46 @@ async def frozen_statements(conn: asyncpg.Connection, month: Month, party: Party
 
 
 async def open_period(conn: asyncpg.Connection, month: Month, by: str) -> None:
-    """The period row first (the frozen rows reference it); checksum and summary come last."""
-    await conn.execute("INSERT INTO periods (period, closed_by, checksum, summary) VALUES ($1, $2, '', '{}')",
-                       month.first_day, by)
+    """The period row first (the frozen rows reference it); checksum and summary come last.
+
+    Its watermark is the last line revision handed out: under the pricing lock no line write
+    is in flight, so every line of the month at or below it is what this close accounts for.
+    """
+    await conn.execute(
+        """INSERT INTO periods (period, closed_by, checksum, summary, settled_through)
+           SELECT $1, $2, '', '{}', CASE WHEN is_called THEN last_value ELSE 0 END FROM line_revision""",
+        month.first_day, by)
 
 
-async def freeze_statements(conn: asyncpg.Connection, month: Month, party: Party, documents: list[dict]) -> None:
-    await conn.executemany(
-        "INSERT INTO period_statements (period, party, party_id, statement) VALUES ($1, $2, $3, $4)",
-        [(month.first_day, party, d[f"{party}_id"], d) for d in documents])
+async def export_snapshot(conn: asyncpg.Connection) -> str:
+    return await conn.fetchval("SELECT pg_export_snapshot()")
+
+
+async def import_snapshot(conn: asyncpg.Connection, snapshot: str) -> None:
+    """See what the exporting transaction saw (first statement of a repeatable read transaction)."""
+    await conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # a server-made token: no parameters here
+
+
+async def freeze_statements(conn: asyncpg.Connection, month: Month, party: Party,
+                            documents: Sequence[tuple[int, bytes]]) -> None:
+    """Store (party_id, canonical JSON) documents with one COPY: the bytes hashed are the bytes
+    stored, encoded once."""
+    prefix = f"{month.first_day},{party},".encode()
+    rows = b"".join(prefix + str(party_id).encode() + b',"' + text.rstrip(b"\n").replace(b'"', b'""') + b'"\n'
+                    for party_id, text in documents)
+    await conn.copy_to_table("period_statements", source=io.BytesIO(rows), format="csv",
+                             columns=["period", "party", "party_id", "statement"])
 
 
 async def freeze_lines(conn: asyncpg.Connection, month: Month) -> None:
+    """What the closing month charges for its lines that an earlier close settled explicitly;
+    the others are settled by the period's watermark (see migration 006)."""
     await conn.execute(
         """INSERT INTO closed_lines (period, class_id, person_key, kind, party, party_id, currency,
                billable_seconds, billed_seconds, amount_cents, origin_period)
            SELECT $1, class_id, person_key, 'line', party, party_id, currency, billable_seconds, billed_seconds,
                   amount_cents, $1
-           FROM attendance_lines WHERE month = $1 AND counted""",
+           FROM attendance_lines WHERE month = $1 AND counted AND settled_revision IS NOT NULL""",
         month.first_day)
 
 
@@ -284,11 +330,9 @@ async def freeze_adjustments(conn: asyncpg.Connection, month: Month, party: Part
           line.billed_seconds, line.amount_cents, line.reference_period.first_day) for key, party_id, line in adjustments])
 
 
-async def settle(conn: asyncpg.Connection, month: Month, keys: Iterable[Key]) -> None:
-    """Mark what the closing month accounted for: its never-settled lines and the reconciled keys."""
+async def settle(conn: asyncpg.Connection, keys: Iterable[Key]) -> None:
+    """Mark the reconciled keys accounted for (the month's own lines are, by its watermark)."""
     keys = list(keys)
-    await conn.execute("UPDATE attendance_lines SET settled_revision = revision "
-                       "WHERE settled_revision IS NULL AND month = $1", month.first_day)
     await conn.execute(
         """UPDATE attendance_lines l SET settled_revision = l.revision
            FROM unnest($1::bigint[], $2::text[]) AS k(class_id, person_key)
@@ -301,3 +345,70 @@ async def finish_period(conn: asyncpg.Connection, month: Month, checksum: str, s
         """UPDATE periods SET checksum = $2, summary = $3, closed_at = now() WHERE period = $1
            RETURNING period, closed_at, closed_by, checksum, summary""",
         month.first_day, checksum, summary)
+
+
+# -- close jobs -------------------------------------------------------------------------------
+
+_JOB_COLUMNS = """job_id, period, state, lines_total, lines_done, checksum, requested_by, requested_at, runs,
+    finished_at, error"""
+
+
+async def add_close_job(conn: asyncpg.Connection, job_id: uuid.UUID, month: Month, by: str, lines_total: int
+                        ) -> asyncpg.Record | None:
+    """A running job for the month, unless it already has one running or done (None then)."""
+    return await conn.fetchrow(
+        f"""INSERT INTO close_jobs (job_id, period, state, lines_total, requested_by)
+            VALUES ($1, $2, 'running', $3, $4)
+            ON CONFLICT (period) WHERE state <> 'failed' DO NOTHING RETURNING {_JOB_COLUMNS}""",
+        job_id, month.first_day, lines_total, by)
+
+
+async def live_close_job(conn: asyncpg.Connection, month: Month) -> asyncpg.Record | None:
+    """The month's job that is running or done."""
+    return await conn.fetchrow(
+        f"SELECT {_JOB_COLUMNS} FROM close_jobs WHERE period = $1 AND state <> 'failed'", month.first_day)
+
+
+async def close_job(conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM close_jobs WHERE job_id = $1", job_id)
+
+
+async def running_close_jobs(conn: asyncpg.Connection) -> list[uuid.UUID]:
+    rows = await conn.fetch("SELECT job_id FROM close_jobs WHERE state = 'running' ORDER BY requested_at")
+    return [r["job_id"] for r in rows]
+
+
+async def claim_close_job(conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record | None:
+    """The job, if it is still running and no other replica runs it: the claim is a
+    transaction-level advisory lock, so it ends with the job's transaction, however that ends
+    (a replica killed mid-close leaves nothing held)."""
+    if not await conn.fetchval(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema() || '.close-job.' || ($1::uuid)::text, 0))",
+            job_id):
+        return None
+    return await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM close_jobs WHERE job_id = $1 AND state = 'running'",
+                               job_id)
+
+
+async def count_close_run(conn: asyncpg.Connection, job_id: uuid.UUID) -> int:
+    """Another start of the job (committed at once, outside the job's transaction); how many so far."""
+    return await conn.fetchval("UPDATE close_jobs SET runs = runs + 1 WHERE job_id = $1 RETURNING runs", job_id)
+
+
+async def close_job_progress(conn: asyncpg.Connection, job_id: uuid.UUID, lines_done: int) -> None:
+    await conn.execute("UPDATE close_jobs SET lines_done = $2 WHERE job_id = $1 AND state = 'running'",
+                       job_id, lines_done)
+
+
+async def finish_close_job(conn: asyncpg.Connection, job_id: uuid.UUID, lines: int, checksum: str) -> None:
+    await conn.execute(
+        """UPDATE close_jobs SET state = 'done', lines_total = $2, lines_done = $2, checksum = $3,
+               finished_at = now(), error = NULL
+           WHERE job_id = $1""",
+        job_id, lines, checksum)
+
+
+async def fail_close_job(conn: asyncpg.Connection, job_id: uuid.UUID, error: str) -> None:
+    await conn.execute(
+        "UPDATE close_jobs SET state = 'failed', finished_at = now(), error = $2 WHERE job_id = $1 AND state = 'running'",
+        job_id, error)

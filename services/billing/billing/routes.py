@@ -1,8 +1,10 @@
-"""The billing HTTP API: month reports (JSON or CSV), rates, period close. Money needs billing or admin."""
+"""The billing HTTP API: month reports (JSON or CSV), rates, period close (a job). Money needs billing or admin."""
 from __future__ import annotations
 
 import io
+import re
 import time
+import uuid
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -32,6 +34,7 @@ routes = web.RouteTableDef()
 REPORT_SECONDS = Histogram("billing_report_duration_seconds", "Month report time to the last byte",
                            ["party", "format"])
 SEND_BYTES = 64 * 1024  # CSV sent in blocks of this size: each waits for the client to take the previous one
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.ASCII)
 RATE_CHANGES = Counter("billing_rate_changes_total", "Rate entries added or replaced", ["party"])
 
 
@@ -164,11 +167,12 @@ def _rates_document(party: Party, party_id: int, history: list) -> dict:
 @routes.post("/billing/periods/{period}/close")
 @requires("billing")
 async def close_period(request: web.Request) -> web.Response:
+    """202 with the month's close job (a new one, or the one already running or done)."""
     month = _period(request)
     service: Service = request.app[SERVICE_KEY]
     try:
-        record = await usecases.close_month(service.pool, month, service.settings.timezone, by=_who(request),
-                                            now=datetime.now(UTC), chunk=service.settings.export_chunk_size)
+        job = await usecases.request_close(service.pool, month, service.settings.timezone, by=_who(request),
+                                           now=datetime.now(UTC))
     except AlreadyClosed:
         raise Problem(409, "Conflict", f"{month} is already closed") from None
     except NotOver as exc:
@@ -176,7 +180,28 @@ async def close_period(request: web.Request) -> web.Response:
     except MissingRates as exc:
         raise Problem(409, "Conflict", f"{month} has lines without a rate in force; set the rates first",
                       unpriced={PLURAL[party]: ids for party, ids in exc.unpriced.items()}) from None
-    return json_response(period_document(month, record))
+    return json_response(_job_document(job), status=202, location=f"/billing/close-jobs/{job['job_id']}")
+
+
+@routes.get("/billing/close-jobs/{job_id}")
+@requires("billing")
+async def get_close_job(request: web.Request) -> web.Response:
+    raw = request.match_info["job_id"]
+    if not _UUID.match(raw):  # like path_int: an id that cannot exist is not found
+        raise Problem(404, "Not Found", f"job_id {raw!r} is not an id")
+    job_id = uuid.UUID(raw)
+    service: Service = request.app[SERVICE_KEY]
+    job = await usecases.close_job(service.pool, job_id)
+    if job is None:
+        raise Problem(404, "Not Found", f"no close job {job_id}")
+    return json_response(_job_document(job))
+
+
+def _job_document(job) -> dict:
+    return {"job_id": str(job["job_id"]), "period": str(Month.from_date(job["period"])), "state": job["state"],
+            "lines_total": job["lines_total"], "lines_done": job["lines_done"], "checksum": job["checksum"],
+            "requested_by": job["requested_by"], "requested_at": rfc3339(job["requested_at"]),
+            "finished_at": rfc3339(job["finished_at"]), "error": job["error"]}
 
 
 @routes.get("/billing/periods/{period}")

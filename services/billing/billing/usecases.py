@@ -6,8 +6,11 @@ change and a line write never price a line twice.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import tempfile
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -16,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from academy_common.bus import PermanentError
 from academy_common.contracts import (
@@ -35,6 +38,7 @@ from billing.messages import in_billable_years
 from billing.months import Month
 from billing.rates import PARTIES, Party, Rate
 from billing.reports import (
+    PLURAL,
     AlreadyClosed,
     MissingRates,
     MonthView,
@@ -44,11 +48,15 @@ from billing.reports import (
     month_view,
     report,
 )
-from billing.statements import canonical, summary_json
+from billing.statements import canonical, id_field, summary_json
 
 log = structlog.get_logger(__name__)
 
 PERIODS_CLOSED = Counter("billing_periods_closed_total", "Billing months closed")
+CLOSE_JOBS = Counter("billing_close_jobs_total", "Close jobs by what happened: requested, started, resumed, done, failed",
+                     ["state"])
+CLOSE_SECONDS = Histogram("billing_close_job_duration_seconds", "One run of a close job, claim to commit",
+                          buckets=(0.1, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320))
 SPOOL_MEMORY_BYTES = 4 * 1024 * 1024  # a CSV export larger than this spools to a temporary file
 
 
@@ -119,40 +127,150 @@ async def period(pool: asyncpg.Pool, month: Month) -> asyncpg.Record | None:
         return await repo.period(conn, month)
 
 
-async def close_month(pool: asyncpg.Pool, month: Month, tz: ZoneInfo, *, by: str, now: datetime,
-                      chunk: int) -> asyncpg.Record:
-    """Freeze both the family bills and the payroll of `month`, with one checksum over them.
-
-    Refused while the month is not over or while a line has no rate; allowed with
-    provisional lines (their later final figures come as adjustments).
-    """
+async def request_close(pool: asyncpg.Pool, month: Month, tz: ZoneInfo, *, by: str, now: datetime
+                        ) -> asyncpg.Record:
+    """The month's close job: the one already running or done, else a new one for the close
+    worker to run (refused at once while the month is not over or a line has no rate)."""
     _, end = month.bounds(tz)
     if now < end:
         raise NotOver(f"{month} ends at {rfc3339(end)}")
     async with pool.acquire() as conn, conn.transaction():
-        await repo.lock_pricing(conn)
-        if await repo.period(conn, month) is not None:
-            raise AlreadyClosed(str(month))
-        closed = await repo.closed_months(conn)
-        views = {party: await OpenMonth.load(conn, party, month, closed) for party in PARTIES}
-        if any(view.unpriced for view in views.values()):
-            raise MissingRates({party: view.unpriced for party, view in views.items() if view.unpriced})
-        await repo.open_period(conn, month, by)
-        digest = hashlib.sha256()
-        for party, view in views.items():
-            async for documents in all_statements(conn, view, chunk):
-                for document in documents:
-                    digest.update(canonical(document))
-                await repo.freeze_statements(conn, month, party, documents)
-            await repo.freeze_adjustments(conn, month, party, view.adjustments)
-        await repo.freeze_lines(conn, month)
-        await repo.settle(conn, month, [key for view in views.values() for key in view.reconciled])
-        summary = {party: summary_json(view.summary) for party, view in views.items()}
-        record = await repo.finish_period(conn, month, digest.hexdigest(), summary)
+        if (job := await repo.live_close_job(conn, month)) is not None:
+            return job
+        views = await _closing_views(conn, month)
+        lines = sum(view.summary.lines for view in views.values())
+        job = await repo.add_close_job(conn, uuid.uuid4(), month, by, lines)
+        if job is None:  # a concurrent request added it first
+            return await repo.live_close_job(conn, month)
+    CLOSE_JOBS.labels("requested").inc()
+    log.info("close job requested", job_id=str(job["job_id"]), period=str(month), by=by, lines_total=lines)
+    return job
+
+
+async def close_job(pool: asyncpg.Pool, job_id: uuid.UUID) -> asyncpg.Record | None:
+    async with pool.acquire() as conn:
+        return await repo.close_job(conn, job_id)
+
+
+async def running_close_jobs(pool: asyncpg.Pool) -> list[uuid.UUID]:
+    async with pool.acquire() as conn:
+        return await repo.running_close_jobs(conn)
+
+
+async def run_close_job(pool: asyncpg.Pool, job_id: uuid.UUID, *, chunk: int, progress_every_s: float) -> bool:
+    """Run the job if it is still running and no other replica runs it; whether this one did.
+
+    The whole close is one transaction: killed midway, it leaves the month open and the job
+    running, for the next replica to start again from the beginning. A close that fails
+    (a line lost its rate meanwhile) fails the job, and a new request may follow.
+    """
+    started = time.perf_counter()
+    async with pool.acquire() as conn, conn.transaction():
+        job = await repo.claim_close_job(conn, job_id)
+        if job is None:
+            return False
+        month = Month.from_date(job["period"])
+        context = {"job_id": str(job_id), "period": str(month)}
+        async with pool.acquire() as side:
+            runs = await repo.count_close_run(side, job_id)
+        log.info("close job resumed" if runs > 1 else "close job started", runs=runs, **context)
+        CLOSE_JOBS.labels("resumed" if runs > 1 else "started").inc()
+        progress = _Progress(pool, job_id, progress_every_s)
+        try:
+            record, lines, provisional = await _close(pool, conn, month, job["requested_by"], chunk, progress)
+            await repo.finish_close_job(conn, job_id, lines, record["checksum"])
+        except (AlreadyClosed, MissingRates) as exc:  # refused before the close wrote anything
+            await repo.fail_close_job(conn, job_id, _refusal(month, exc))
+            CLOSE_JOBS.labels("failed").inc()
+            log.warning("close job failed", error=_refusal(month, exc), **context)
+            return True
+    seconds = time.perf_counter() - started
+    CLOSE_SECONDS.observe(seconds)
+    CLOSE_JOBS.labels("done").inc()
     PERIODS_CLOSED.inc()
-    log.info("period closed", period=str(month), checksum=record["checksum"], by=by,
-             provisional_lines=sum(v.summary.provisional_lines for v in views.values()))
-    return record
+    log.info("close job finished", checksum=record["checksum"], lines=lines, provisional_lines=provisional,
+             seconds=round(seconds, 3), **context)
+    return True
+
+
+async def fail_close_job(pool: asyncpg.Pool, job_id: uuid.UUID, error: str) -> None:
+    """Give up on a job that crashed for another reason than a refusal (logged by the caller)."""
+    async with pool.acquire() as conn:
+        await repo.fail_close_job(conn, job_id, error)
+    CLOSE_JOBS.labels("failed").inc()
+
+
+async def _closing_views(conn: asyncpg.Connection, month: Month) -> dict[Party, OpenMonth]:
+    """Both parties' open month, refused if it is closed or a line cannot be priced."""
+    if await repo.period(conn, month) is not None:
+        raise AlreadyClosed(str(month))
+    closed = await repo.closed_months(conn)
+    views = {party: await OpenMonth.load(conn, party, month, closed) for party in PARTIES}
+    if any(view.unpriced for view in views.values()):
+        raise MissingRates({party: view.unpriced for party, view in views.items() if view.unpriced})
+    return views
+
+
+async def _close(pool: asyncpg.Pool, conn: asyncpg.Connection, month: Month, by: str, chunk: int,
+                 progress: _Progress) -> tuple[asyncpg.Record, int, int]:
+    """Freeze both the family bills and the payroll of `month`, with one checksum over them;
+    (the period, lines frozen, provisional lines among them). Allowed with provisional lines
+    (their later final figures come as adjustments)."""
+    await repo.lock_pricing(conn)
+    views = await _closing_views(conn, month)
+    await repo.open_period(conn, month, by)
+    digest, done, ready = hashlib.sha256(), 0, asyncio.Queue(maxsize=4)
+    async with asyncio.TaskGroup() as group:
+        group.create_task(_read_statements(pool, await repo.export_snapshot(conn), views, chunk, ready))
+        while (item := await ready.get()) is not None:
+            party, documents = item
+            for _, text, _ in documents:
+                digest.update(text)
+            await repo.freeze_statements(conn, month, party, [(party_id, text) for party_id, text, _ in documents])
+            done += sum(lines for _, _, lines in documents)
+            await progress.report(done)
+    for party, view in views.items():
+        await repo.freeze_adjustments(conn, month, party, view.adjustments)
+    await repo.freeze_lines(conn, month)
+    await repo.settle(conn, [key for view in views.values() for key in view.reconciled])
+    summary = {party: summary_json(view.summary) for party, view in views.items()}
+    record = await repo.finish_period(conn, month, digest.hexdigest(), summary)
+    return record, done, sum(v.summary.provisional_lines for v in views.values())
+
+
+async def _read_statements(pool: asyncpg.Pool, snapshot: str, views: dict[Party, OpenMonth], chunk: int,
+                           ready: asyncio.Queue) -> None:
+    """Put the statements on `ready` as (party, [(party_id, canonical JSON, lines)]), `chunk`
+    at a time, in order, then None. Read on a connection of their own in the close's
+    snapshot: the database reads the next chunk while the close's connection stores one."""
+    async with pool.acquire() as reader, reader.transaction(isolation="repeatable_read", readonly=True):
+        await repo.import_snapshot(reader, snapshot)
+        for party, view in views.items():
+            async for documents in all_statements(reader, view, chunk):
+                await ready.put((party, [(d[id_field(party)], canonical(d), d["line_count"]) for d in documents]))
+    await ready.put(None)
+
+
+class _Progress:
+    """lines_done of a running job, written beside its transaction (committed at once, for
+    the pollers) at most every `every_s` seconds."""
+
+    def __init__(self, pool: asyncpg.Pool, job_id: uuid.UUID, every_s: float):
+        self._pool, self._job_id, self._every_s, self._last = pool, job_id, every_s, time.monotonic()
+
+    async def report(self, lines_done: int) -> None:
+        if time.monotonic() - self._last < self._every_s:
+            return
+        async with self._pool.acquire() as conn:
+            await repo.close_job_progress(conn, self._job_id, lines_done)
+        self._last = time.monotonic()
+
+
+def _refusal(month: Month, exc: Exception) -> str:
+    if isinstance(exc, MissingRates):
+        return f"{month} has lines without a rate in force: " + "; ".join(
+            f"{PLURAL[party]} {', '.join(map(str, ids))}" for party, ids in exc.unpriced.items())
+    return f"{month} is already closed"
 
 
 async def adopt_timezone(pool: asyncpg.Pool, zone: str) -> None:

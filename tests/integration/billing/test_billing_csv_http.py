@@ -14,6 +14,7 @@ from tests.integration.billing.billing_support import (
     teacher,
     teacher_log,
 )
+from tests.support.closing import close_month
 
 TITLE = 'Algebra, "advanced"\nsecond line — Élodie 🎻'
 
@@ -51,7 +52,7 @@ async def test_payroll_csv_and_a_closed_month_serve_the_same_figures(http, api, 
     assert [row[3] for row in before[1:]] == ["line", "rule_total", "total", "grand_total"]
     json_before = await families(api, 2025, 3)
 
-    assert (await api("POST", "/billing/periods/2025-03/close"))[0] == 200
+    await close_month(api, "2025-03")
     await feed(log(10, MARCH, seconds=60, version=2))  # after close: an adjustment in April, March unchanged
     assert await csv_rows(http, "/monitoring/payroll/teachers") == before
     assert (await families(api, 2025, 3))["families"] == json_before["families"]

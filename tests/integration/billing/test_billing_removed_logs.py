@@ -16,6 +16,7 @@ from tests.integration.billing.billing_support import (
     teacher_log,
     teachers,
 )
+from tests.support.closing import close_month
 
 MARCH_20 = datetime(2025, 3, 20, 15, 0, tzinfo=UTC)
 
@@ -26,9 +27,7 @@ def removed(class_id: int, start: datetime, version: int, **kwargs):
 
 
 async def close(api, period: str) -> dict:
-    status, body = await api("POST", f"/billing/periods/{period}/close")
-    assert status == 200, body
-    return body
+    return await close_month(api, period)
 
 
 async def test_a_removed_log_is_not_billed_paid_listed_or_counted(http, api, feed, service):

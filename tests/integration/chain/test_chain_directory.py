@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from academy_common.events import rfc3339
+from tests.support.closing import close_month
 from tests.support.waiting import eventually
 
 START = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
@@ -80,8 +81,7 @@ async def test_an_email_edit_after_scheduling_keeps_the_family_bill_and_a_move_b
 async def test_a_move_after_the_month_closed_is_an_adjustment_for_both_families(chain):
     await _a_class_after_emails_changed(chain)
     await _bills_become(chain, 2025, 3, {SMITH: [("line", 50 * 60, 3000), ("line", 30 * 60, 1800)]})
-    status, body = await chain.billing("POST", "/billing/periods/2025-03/close")
-    assert status == 200, body
+    await close_month(chain.billing, "2025-03")
 
     await chain.publish("student.upserted", {**BO, "email": "bo.new@school.org", "family_id": JONES, "version": 3})
     await _bills_become(chain, 2025, 4, {SMITH: [("adjustment", -50 * 60, -3000)],
