@@ -19,6 +19,7 @@ from tests.integration.billing.billing_support import (
     teacher,
     teacher_log,
 )
+from tests.support.closing import close_month
 
 PATHS = {"family": ("/monitoring/billing/families", "families"), "teacher": ("/monitoring/payroll/teachers", "teachers")}
 APRIL = MARCH + timedelta(days=31)
@@ -98,7 +99,7 @@ async def test_a_closed_month_and_the_adjustments_of_the_next(http, api, feed, s
     await set_rate(api, "families", 7, 1000, "2025-01-01")
     await set_rate(api, "families", 8, 1000, "2025-01-01")
     await set_rate(api, "teachers", 3, 1000, "2025-01-01")
-    assert (await api("POST", "/billing/periods/2025-03/close"))[0] == 200
+    await close_month(api, "2025-03")
     await feed(log(10, MARCH, student_id=100, family_id=2, seconds=60, version=2, corrected=True,
                    correction_reason="@moved, \"early\"\n"),  # negative adjustment, reason needing care
                log(11, MARCH + timedelta(hours=1, microseconds=123456), student_id=101, family_id=3, seconds=4000,
@@ -118,7 +119,7 @@ async def test_statements_frozen_before_billing_policies(http, api, feed, servic
     for party_id in (7, 8):
         await set_rate(api, "families", party_id, 1000, "2025-01-01")
     await set_rate(api, "teachers", 3, 1000, "2025-01-01")
-    assert (await api("POST", "/billing/periods/2025-03/close"))[0] == 200
+    await close_month(api, "2025-03")
     async with service.pool.acquire() as conn:  # as a close before migration 004 froze them
         await conn.execute(
             """UPDATE period_statements SET statement = (statement - 'totals_by_rule') || jsonb_build_object(
