@@ -6,7 +6,7 @@
 #   docker build --build-arg SERVICE=meet-fetcher -t academy/meet-fetcher:dev .
 #
 # SERVICE is the folder under services/ (scheduler, attendance, billing, meet-fetcher,
-# meet-emulator). The image runs `python -m <package>` where <package> is SERVICE with
+# meet-emulator, console). The image runs `python -m <package>` where <package> is SERVICE with
 # "-" replaced by "_" (meet-fetcher -> meet_fetcher); arguments given to the container are
 # passed on, so `docker run IMAGE migrate` runs `python -m <package> migrate`.
 #

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 BENCHMARKS = ["bench.meet_calls", "bench.fetcher_capacity", "bench.billing_month", "bench.ingest", "bench.freshness",
-              "bench.memory"]
+              "bench.memory", "bench.console_pages"]
 
 
 def main(names: list[str]) -> int:

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "operations.md"
 CONFIGMAPS = REPO / "deploy" / "k8s" / "base" / "config.yaml"
 SETTINGS_MODULES = {"scheduler": "scheduler.settings", "attendance": "attendance.settings",
-                    "billing": "billing.settings", "meet-fetcher": "meet_fetcher.settings"}
+                    "billing": "billing.settings", "meet-fetcher": "meet_fetcher.settings",
+                    "console": "console.settings"}
 BEGIN = "<!-- settings table: generated from the settings classes by `make config-table`; edit those, not this -->"
 END = "<!-- end of the settings table -->"
 HEADER = ["variable", "read by", "default", "k8s base", "meaning"]

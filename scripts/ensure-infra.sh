@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL and RabbitMQ answer on their default local ports, starting them if needed.
+# Make sure PostgreSQL and RabbitMQ answer on their default local ports, starting them if needed,
+# and that the browser tests' headless Chromium and its driver are installed (Debian's packages).
 # Order of attempts: already running → installed local service → docker compose (when a Docker
 # engine answers) → apt install (Debian/Ubuntu as root) → tell the user what to install.
 set -euo pipefail
@@ -26,6 +27,25 @@ start_rabbitmq() {
   elif command -v rabbitmq-server >/dev/null; then
     rabbitmq-server -detached || true
   fi
+}
+
+rabbit_file_limit() {  # the broker's file-handle limit, or nothing when it cannot be asked
+  command -v rabbitmqctl >/dev/null || return 0
+  timeout 15 rabbitmqctl -q eval 'proplists:get_value(total_limit, file_handle_cache:info([total_limit])).' 2>/dev/null \
+    | tr -dc '0-9' || true
+}
+
+restart_rabbitmq_if_starved() {
+  # A broker started through Debian's `su` wrapper elsewhere (an image's boot script) keeps the
+  # 1024 open-files limit; a full test run then wedges it. Restart it the way start_rabbitmq does.
+  [ "$(id -u)" = 0 ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || return 0
+  local limit; limit=$(rabbit_file_limit)
+  [ -n "$limit" ] && [ "$limit" -lt 4000 ] || return 0
+  echo "ensure-infra: RabbitMQ runs with $limit file handles; restarting it with the hard open-files limit" >&2
+  timeout 60 rabbitmqctl stop >/dev/null 2>&1 || true
+  for _ in $(seq 1 30); do rabbit_up || break; sleep 1; done
+  start_rabbitmq
+  wait_for RabbitMQ rabbit_up 60
 }
 
 docker_engine() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
@@ -72,5 +92,14 @@ local_default() {  # URL port: is it unset, or the local server on its default p
 # A server named elsewhere by DATABASE_URL / AMQP_URL is not ours to start: the pre-flight
 # (scripts/preflight.py) reports it in one line when it does not answer.
 if local_default "${DATABASE_URL:-}" 5432; then ensure PostgreSQL pg_up start_postgres postgresql postgres; fi
-if local_default "${AMQP_URL:-}" 5672; then ensure RabbitMQ rabbit_up start_rabbitmq rabbitmq-server rabbitmq; fi
+if local_default "${AMQP_URL:-}" 5672; then
+  ensure RabbitMQ rabbit_up start_rabbitmq rabbitmq-server rabbitmq
+  restart_rabbitmq_if_starved
+fi
+# The browser tests (tests/browser) drive Debian's chromium through its chromedriver; nothing is
+# downloaded at test time. Without them the rest of the system still runs: a warning, not a stop.
+chromium_installed() { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }
+if ! chromium_installed && ! apt_install chromium chromium-driver; then
+  echo "ensure-infra: chromium and chromedriver are not installed: the browser tests need them (apt-get install chromium chromium-driver)" >&2
+fi
 echo "ensure-infra: done"

@@ -24,7 +24,7 @@ MIN_PYTHON = (3, 11)
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/academy"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/academy"  # a vhost of its own: `make reset` drops it
 DEFAULT_PORTS = {"meet-emulator": 8090, "scheduler": 8081, "attendance": 8082, "billing": 8083,
-                 "meet-fetcher": 8084}
+                 "meet-fetcher": 8084, "console": 8080}
 CONNECT_TIMEOUT_S = 5.0
 
 
@@ -64,13 +64,15 @@ def port_settings(env: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
 
 def settings_problems(env: Mapping[str, str]) -> list[str]:
     """What the services would refuse at start, one line per variable (values never repeated)."""
+    from console.settings import Settings as Console
+
     from attendance.settings import Settings as Attendance
     from billing.settings import Settings as Billing
     from meet_fetcher.settings import Settings as Fetcher
     from scheduler.settings import Settings as Scheduler
 
     problems: list[str] = []
-    for cls in (Scheduler, Attendance, Billing, Fetcher):
+    for cls in (Scheduler, Attendance, Billing, Fetcher, Console):
         values = {name: env[name.upper()] for name in cls.model_fields
                   if name.upper() in env and name != "http_port"}
         try:

@@ -100,7 +100,8 @@ def report_exit(name: str, code: int, lines: list[str]) -> None:
 
 def print_urls(system: System, run: Plan) -> None:
     today = datetime.now(UTC)
-    print(f"\n  scheduler   {system.url('scheduler')}/api/schedule/classes?upcoming_only=false")
+    print(f"\n  console     {system.url('console')}/  (sign in with a token below; the demo class is on Today)")
+    print(f"  scheduler   {system.url('scheduler')}/api/schedule/classes?upcoming_only=false")
     print(f"  attendance  {system.url('attendance')}/monitoring/attendance-logs")
     print(f"  billing     {system.url('billing')}/monitoring/billing/families?year={today.year}&month={today.month}")
     print(f"  fetcher     {system.url('meet-fetcher')}/metrics")

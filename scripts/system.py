@@ -1,4 +1,4 @@
-"""Start the whole system as separate processes: the Meet emulator and the four services.
+"""Start the whole system as separate processes: the Meet emulator, the four services and the console.
 
 Used by `make run` / `make demo` (scripts/run_system.py) and by the end-to-end and fault
 tests, so what the tests exercise is what a newcomer runs.
@@ -25,8 +25,12 @@ SERVICES = {  # name → (python module, default HTTP port)
     "attendance": ("attendance", 8082),
     "billing": ("billing", 8083),
     "meet-fetcher": ("meet_fetcher", 8084),
+    "console": ("console", 8080),
 }
-APP_SERVICES = ("scheduler", "attendance", "billing", "meet-fetcher")
+APP_SERVICES = ("scheduler", "attendance", "billing", "meet-fetcher")  # on the bus, each with a schema
+FRONTS = ("console",)  # HTTP only: no database, no broker
+# What the console calls (its SCHEDULER_URL, ATTENDANCE_URL, BILLING_URL).
+CONSOLE_UPSTREAMS = ("scheduler", "attendance", "billing")
 
 
 def free_port() -> int:
@@ -107,7 +111,7 @@ class System:
                 ["--port", str(port), *(emulator_args or [])])
             emulator = f"http://127.0.0.1:{port}/"
             base_env = {"MEET_API_ENDPOINT": emulator, "PEOPLE_API_ENDPOINT": emulator, **base_env}
-        for service in APP_SERVICES:
+        for service in (*APP_SERVICES, *FRONTS):
             module, default_port = SERVICES[service]
             for replica in range(1, (replicas or {}).get(service, 1) + 1):
                 name = service if replica == 1 else f"{service}-{replica}"
@@ -116,6 +120,8 @@ class System:
                 self.processes[name] = Process(name, module, port, process_env, service=service)
         if "meet-emulator" in self.processes:
             self.processes["meet-emulator"].service = "meet-emulator"
+        console = self.processes["console"]
+        console.env = {**console.env, **{f"{api.upper()}_URL": self.url(api) for api in CONSOLE_UPSTREAMS}}
 
     def url(self, name: str) -> str:
         return self.processes[name].url
@@ -209,8 +215,8 @@ class System:
         await self.wait_ready(name)
 
     async def stop(self) -> dict[str, int | None]:
-        # Producers first, then consumers, the emulator last.
-        order = ["scheduler", "meet-fetcher", "attendance", "billing", "meet-emulator"]
+        # The console (what people use) first, then producers, then consumers, the emulator last.
+        order = ["console", "scheduler", "meet-fetcher", "attendance", "billing", "meet-emulator"]
         return {name: await self.stop_process(name) for service in order for name in self.replicas(service)}
 
 

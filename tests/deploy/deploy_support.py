@@ -35,6 +35,7 @@ class Svc:
     in_k8s: bool  # deployed by deploy/k8s/base
     uses_db: bool  # owns a schema (has migrations)
     calls_meet: bool  # talks to the Google Meet / People APIs
+    uses_bus: bool = True  # talks to RabbitMQ (the console talks to the three APIs only)
 
 
 SERVICES: dict[str, Svc] = {
@@ -44,6 +45,8 @@ SERVICES: dict[str, Svc] = {
     # The fetcher owns schema meet_fetcher: its caches and the Meet read limiter all replicas share.
     "meet-fetcher": Svc("meet-fetcher", "meet_fetcher", 8084, True, True, True),
     "meet-emulator": Svc("meet-emulator", "meet_emulator", 8090, False, False, False),
+    # The console: pages over the three APIs; no schema, no broker.
+    "console": Svc("console", "console", 8080, True, False, False, uses_bus=False),
 }
 FETCH_QUEUE = "meet-fetcher.fetch-requests"
 MEET_PROJECT_READS_PER_MINUTE = 6000  # Google's read quota per project
@@ -559,7 +562,7 @@ def check_compose(raw: dict, env: dict[str, str] | None = None) -> list[str]:
             errors.append(f"{name}: HTTP_PORT={env.get('HTTP_PORT')!r}, expected {spec.port}")
         if name != "meet-emulator":
             for key in ("AMQP_URL", "API_TOKENS", "ACADEMY_TIMEZONE"):
-                if not env.get(key):
+                if not env.get(key) and (key != "AMQP_URL" or spec.uses_bus):
                     errors.append(f"{name}: environment {key} is not set")
             if spec.calls_meet:
                 for key in ("MEET_API_ENDPOINT", "PEOPLE_API_ENDPOINT"):

@@ -132,8 +132,8 @@ def blocked(objs: list[dict], src: Pods, dst: Pods, port: int) -> list[str]:
 
 
 def connectivity_checks(objs: list[dict]) -> list[str]:
-    """Every service reaches RabbitMQ (AMQP); every schema owner and the migration Job reach
-    PostgreSQL."""
+    """Every service on the bus reaches RabbitMQ (AMQP); every schema owner and the migration Job
+    reach PostgreSQL."""
     groups = pods(objs)
     postgres = [g for g in groups if g.owner.startswith("Cluster/")]
     rabbitmq = [g for g in groups if g.owner.startswith("RabbitmqCluster/")]
@@ -142,7 +142,8 @@ def connectivity_checks(objs: list[dict]) -> list[str]:
         kind, _, name = g.owner.partition("/")
         needs = []
         if kind == "Deployment" and name in SERVICES:
-            needs = [(rabbitmq, 5672)] + ([(postgres, 5432)] if SERVICES[name].uses_db else [])
+            needs = ([(rabbitmq, 5672)] if SERVICES[name].uses_bus else []) \
+                + ([(postgres, 5432)] if SERVICES[name].uses_db else [])
         elif g.owner == "Job/academy-migrate":
             needs = [(postgres, 5432)]
         errors += [f"NetworkPolicy: {g.owner} cannot reach {dst.owner} on port {port} ({direction})"

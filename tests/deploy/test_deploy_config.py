@@ -13,6 +13,8 @@ DELIBERATE = {
     "LOG_FORMAT": "JSON on stdout for the cluster's log collector, whatever a terminal would get",
     "GOOGLE_CREDENTIALS_FILE": "where the academy-google-credentials Secret is mounted",
     "MEET_READS_PER_MINUTE": "10 % of Google's quota left for the scheduler's calls and operators",
+    **{f"{api}_URL": "the console reaches each API by its Service's name, not on loopback"
+       for api in ("SCHEDULER", "ATTENDANCE", "BILLING")},
 }
 
 

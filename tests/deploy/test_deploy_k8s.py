@@ -321,7 +321,7 @@ def test_overlay_generates_the_secrets_from_the_operators_files(overlay) -> None
     secrets = {o["metadata"]["name"]: o for o in overlay if o["kind"] == "Secret"}
     assert set(secrets) == SECRETS == _secrets_referenced(overlay), "stable names: CRDs refer to them by name"
     env = {k: _b64(v) for k, v in secrets["academy-secrets"]["data"].items()}
-    assert set(env) == {"API_TOKENS", "AMQP_URL", "DATABASE_URL"}
+    assert set(env) == {"API_TOKENS", "AMQP_URL", "DATABASE_URL", "CONSOLE_SESSION_KEY"}
     db = secrets["academy-db-app"]
     assert db["type"] == "kubernetes.io/basic-auth" and set(db["data"]) == {"username", "password"}
     assert set(secrets["academy-google-credentials"]["data"]) == {"credentials.json"}

@@ -231,7 +231,7 @@ async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    principal = _principal_of(request.app[TOKENS_KEY], token.strip()) if scheme.lower() == "bearer" else None
+    principal = principal_of(request.app[TOKENS_KEY], token.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         problem = Problem(401, "Unauthorized", "send Authorization: Bearer <token>")
         response = problem.response()
@@ -245,7 +245,12 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
-def _principal_of(digests: list[tuple[bytes, Principal]], presented: str) -> Principal | None:
+def token_digests(tokens: dict[str, Principal]) -> list[tuple[bytes, Principal]]:
+    """What `principal_of` compares against: the tokens are kept only as digests."""
+    return [(_digest(token), principal) for token, principal in tokens.items()]
+
+
+def principal_of(digests: list[tuple[bytes, Principal]], presented: str) -> Principal | None:
     """The token's principal, compared in constant time: equal-length digests, every token tried."""
     wanted, found = _digest(presented), None
     for digest, principal in digests:
@@ -287,12 +292,17 @@ def create_app(
     ready: Callable[[], Awaitable[dict[str, bool]]],
     routes: web.RouteTableDef | None = None,
     openapi: Path | None = None,
+    bearer_auth: bool = True,
+    middlewares: tuple[Callable, ...] = (),
 ) -> web.Application:
+    """The app with /healthz, /readyz, /metrics and problem+json errors. `bearer_auth=False` is for an app
+    that authenticates in its own `middlewares` (the console's session); they run inside the error one."""
     # A request line as long as a body may be still reaches the app, which answers with a problem;
     # past aiohttp's default (8190 bytes) its parser would answer a bare text/plain 400 itself.
-    app = web.Application(middlewares=[_problems, _auth], client_max_size=MAX_BODY_BYTES,
+    auth = [_auth] if bearer_auth else []
+    app = web.Application(middlewares=[_problems, *auth, *middlewares], client_max_size=MAX_BODY_BYTES,
                           handler_args={"max_line_size": MAX_BODY_BYTES})
-    app[TOKENS_KEY] = [(_digest(token), principal) for token, principal in tokens.items()]
+    app[TOKENS_KEY] = token_digests(tokens)
     app[READY_KEY] = cached_ready = CachedCheck(ready)
 
     async def healthz(_: web.Request) -> web.Response:

@@ -45,11 +45,14 @@ Setup = Callable[["Service"], Awaitable[None] | None]
 class Service:
     def __init__(self, settings: ServiceSettings, *, name: str, schema: str | None,
                  migrations: Path | None = None, routes: web.RouteTableDef | None = None,
-                 openapi: Path | None = None, uses_outbox: bool = True):
+                 openapi: Path | None = None, uses_outbox: bool = True, uses_bus: bool = True,
+                 app_factory: Callable[[Service], web.Application] | None = None):
         self.settings, self.name = settings, name
         self.schema = (settings.db_schema or schema) if schema is not None else None
         self.migrations, self.routes, self.openapi = migrations, routes, openapi
         self.uses_outbox = uses_outbox and schema is not None
+        self.uses_bus = uses_bus  # False: an HTTP-only service (the console), no broker at all
+        self._app_factory = app_factory or _api_app
         self.pool: asyncpg.Pool | None = None
         self.bus: Bus | None = None
         self.app: web.Application | None = None
@@ -101,6 +104,8 @@ class Service:
         if self.schema is not None:
             await self.migrate()
             self.pool = await create_pool(s.database_url, self.schema, max_size=s.db_pool_max_size)
+        if not self.uses_bus:
+            return
         self.bus = await Bus.connect(
             s.amqp_url, s.bus_exchange, publish_timeout=s.publish_timeout_s,
             max_attempts=s.consumer_max_attempts, retry_delay_s=s.consumer_retry_delay_s,
@@ -111,11 +116,11 @@ class Service:
     async def start(self, app_setup: Setup | None = None) -> None:
         if self.bus is None:
             await self.connect()
-        # Every service's queues, not only this one's: what it publishes from now on waits for
-        # consumers that have not started yet.
-        await topology.declare(self.bus, self.settings.queue_prefix)
-        self.app = create_app(tokens=self.settings.api_tokens, ready=self.ready,
-                              routes=self.routes, openapi=self.openapi)
+        if self.bus is not None:
+            # Every service's queues, not only this one's: what it publishes from now on waits for
+            # consumers that have not started yet.
+            await topology.declare(self.bus, self.settings.queue_prefix)
+        self.app = self._app_factory(self)
         self.app[SERVICE_KEY] = self
         if app_setup is not None:
             maybe = app_setup(self)
@@ -155,7 +160,7 @@ class Service:
                 await asyncio.sleep(1)
 
     async def ready(self) -> dict[str, bool]:
-        checks = {"broker": bool(self.bus and self.bus.is_ready)}
+        checks = {"broker": bool(self.bus and self.bus.is_ready)} if self.uses_bus else {}
         if self.schema is not None:
             try:
                 async with self.pool.acquire(timeout=2) as conn:
@@ -192,6 +197,12 @@ class Service:
         except TimeoutError:
             log.warning("database connections still in use at shutdown, closing them")
             self.pool.terminate()
+
+
+def _api_app(service: Service) -> web.Application:
+    """The JSON API services' app: bearer tokens, their routes and OpenAPI document."""
+    return create_app(tokens=service.settings.api_tokens, ready=service.ready, routes=service.routes,
+                      openapi=service.openapi)
 
 
 async def serve(service: Service, app_setup: Setup | None = None) -> None:

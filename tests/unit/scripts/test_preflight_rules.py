@@ -22,7 +22,7 @@ def test_ports_default_and_move_with_their_variable():
     ports, problems = preflight.port_settings({"ATTENDANCE_PORT": "9182"})
     assert problems == []
     assert ports == {"meet-emulator": 8090, "scheduler": 8081, "attendance": 9182, "billing": 8083,
-                     "meet-fetcher": 8084}
+                     "meet-fetcher": 8084, "console": 8080}
 
 
 def test_a_port_variable_that_is_no_port_is_one_line_without_its_value():

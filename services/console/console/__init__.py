@@ -1,0 +1,1 @@
+"""The academy console: a backend-for-frontend over the scheduler, attendance and billing APIs."""

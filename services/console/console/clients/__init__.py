@@ -1,0 +1,1 @@
+"""One client per upstream API (the console's repository role): the scheduler, attendance and billing."""
