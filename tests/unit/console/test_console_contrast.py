@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 import console
+import pytest
 
 CSS = (Path(console.__file__).parent / "static" / "console.css").read_text()
 AA_TEXT = 4.5
