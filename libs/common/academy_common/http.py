@@ -14,8 +14,9 @@ from typing import Annotated, Any, TypeVar
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, model_validator
 
+from academy_common.events import Instant
 from academy_common.settings import Principal
 
 log = structlog.get_logger(__name__)
@@ -146,6 +147,21 @@ async def read_json(request: web.Request, model: type[M]) -> M:
 
 def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+class StartRange(BaseModel):
+    """The `from` / `to` query parameters of a list: scheduled start in [from, to), both optional."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start_from: Instant | None = Field(default=None, alias="from")
+    start_to: Instant | None = Field(default=None, alias="to")
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.start_from and self.start_to and self.start_to <= self.start_from:
+            raise ValueError("'to' must be after 'from'")
+        return self
 
 
 def read_query(request: web.Request, model: type[M]) -> M:

@@ -8,12 +8,12 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from academy_common.events import Instant
 from academy_common.http import (
     ACTOR,
     JsonBody,
     JsonInt,
     Problem,
+    StartRange,
     json_response,
     path_int,
     read_json,
@@ -31,22 +31,12 @@ routes = web.RouteTableDef()
 Id = Annotated[int, Field(gt=0, lt=2**63)]
 
 
-class LogQuery(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
+class LogQuery(StartRange):
     session_id: UUID | None = None
     class_id: Id | None = None
     user_email: Annotated[str, Field(min_length=1, max_length=320)] | None = None
-    start_from: Instant | None = Field(default=None, alias="from")
-    start_to: Instant | None = Field(default=None, alias="to")
     limit: Limit = DEFAULT_LIMIT
     cursor: Cursor | None = None
-
-    @model_validator(mode="after")
-    def _range(self):
-        if self.start_from and self.start_to and self.start_to <= self.start_from:
-            raise ValueError("'to' must be after 'from'")
-        return self
 
 
 class UnmatchedQuery(BaseModel):

@@ -1,10 +1,12 @@
 """CSV for spreadsheets: one row per line, per statement its totals by rule and per currency, grand totals.
 
-Rows are made from the JSON documents the API serves (live or frozen), so CSV and JSON
-always say the same. Text cells that a spreadsheet would run as a formula (starting with
-= + - @, a tab or a carriage return) get a leading single quote; numbers are ours and stay
-numbers, so a negative adjustment remains -1200. Quoting (commas, quotes, newlines) is
-the csv module's RFC 4180 minimal quoting.
+`statement_rows` defines the rows from the JSON documents the API serves (live or frozen), so
+CSV and JSON always say the same; the export itself renders the same rows in PostgreSQL
+(billing.csv_copy, held equal to this byte for byte by the tests), only the header and the
+grand totals come from here. Text cells that a spreadsheet would run as a formula (starting
+with = + - @, a tab or a carriage return) get a leading single quote; numbers are ours and
+stay numbers, so a negative adjustment remains -1200. Quoting (commas, quotes, newlines) is
+the csv module's RFC 4180 minimal quoting, rows end with CRLF.
 """
 from __future__ import annotations
 
@@ -83,3 +85,20 @@ def render(party: Party, rows: Iterable[list[Any]], *, header: bool = False) -> 
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+class CrlfRows:
+    """COPY ends its rows with LF; the CSV ends them with CRLF. A LF inside a quoted cell is
+    the cell's own and stays: every quote character flips in and out of a quoted cell (a
+    doubled quote flips twice), so the LFs outside quotes are the row ends, across chunks."""
+
+    def __init__(self) -> None:
+        self.quoted = False
+
+    def __call__(self, chunk: bytes) -> bytes:
+        parts = chunk.split(b'"')
+        outside = 1 if self.quoted else 0
+        parts[outside::2] = [part.replace(b"\n", b"\r\n") for part in parts[outside::2]]
+        if len(parts) % 2 == 0:
+            self.quoted = not self.quoted
+        return b'"'.join(parts)

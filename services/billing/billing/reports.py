@@ -78,6 +78,10 @@ class OpenMonth:
         statements = await self.statements(conn, chosen)
         return [statement_json(s) for s in statements], chosen[-1] if len(remaining) > limit else None
 
+    def ordered_adjustments(self) -> list[tuple[int, Line]]:
+        """(party id, adjustment) in the order a statement lists them, after its lines."""
+        return [(party_id, line) for _, party_id, line in sorted(self.adjustments, key=_adjustment_order)]
+
     async def statements(self, conn: asyncpg.Connection, party_ids: list[int]) -> list[Statement]:
         lines = await repo.month_lines(conn, self.party, party_ids, self.month)
         return self._statements(party_ids, lines, await repo.names(conn, self.party, party_ids))
@@ -96,7 +100,7 @@ class OpenMonth:
     def _statements(self, party_ids: list[int], lines: dict[int, list[Line]], names: dict[int, str]
                     ) -> list[Statement]:
         wanted = set(party_ids)
-        for _, party_id, adjustment in sorted(self.adjustments, key=_adjustment_order):
+        for party_id, adjustment in self.ordered_adjustments():
             if party_id in wanted:
                 lines.setdefault(party_id, []).append(adjustment)
         return [Statement(self.party, i, names.get(i), tuple(lines.get(i, []))) for i in party_ids]

@@ -93,7 +93,7 @@ async def _month_report(request: web.Request, party: Party) -> web.StreamRespons
 
 async def _csv_report(request: web.Request, service: Service, party: Party, month: Month) -> web.StreamResponse:
     """The whole month, read into a spool first (no connection held while the client reads), then sent."""
-    async with usecases.csv_spool(service.pool, party, month, chunk=service.settings.export_chunk_size) as spool:
+    async with usecases.csv_spool(service.pool, party, month) as spool:
         response = web.StreamResponse(headers={
             "Content-Disposition": f'attachment; filename="{PLURAL[party]}-{month}.csv"'})
         response.content_type, response.charset = "text/csv", "utf-8"

@@ -13,7 +13,7 @@ class Settings(ServiceSettings):
     report_max_page_size: int = Field(default=1000, ge=1, le=10_000, description=(
         "billing: the largest `limit` of a JSON month report"))
     export_chunk_size: int = Field(default=500, ge=1, le=10_000, description=(
-        "billing: statements per database round trip for CSV and month closing"))
+        "billing: statements per database round trip when closing a month"))
     close_job_poll_s: float = Field(default=1.0, gt=0, le=3600, description=(
         "billing: how often each replica looks for a close job to run (one requested, or left by a stopped replica)"))
     close_job_progress_s: float = Field(default=0.5, gt=0, le=60, description=(

@@ -31,8 +31,9 @@ from academy_common.contracts import (
     TeacherUpserted,
 )
 from academy_common.events import rfc3339
+from billing import csv_copy
 from billing import repository as repo
-from billing.csv_export import grand_total_rows, render, statement_rows
+from billing.csv_export import CrlfRows, grand_total_rows, render
 from billing.messages import in_billable_years
 from billing.months import Month
 from billing.policies import DEFAULT_SCOPE, PolicyBook, facts_of, price
@@ -41,6 +42,7 @@ from billing.reports import (
     PLURAL,
     AlreadyClosed,
     MissingRates,
+    MonthView,
     NotOver,
     OpenMonth,
     all_statements,
@@ -76,24 +78,35 @@ async def month_report(pool: asyncpg.Pool, party: Party, month: Month, tz: ZoneI
 
 
 @asynccontextmanager
-async def csv_spool(pool: asyncpg.Pool, party: Party, month: Month, *, chunk: int) -> AsyncIterator[BinaryIO]:
+async def csv_spool(pool: asyncpg.Pool, party: Party, month: Month) -> AsyncIterator[BinaryIO]:
     """The whole month as CSV (every statement's lines and totals, then the grand totals) in a
     temporary file, positioned at its start, closed when the block ends.
 
     Read in one snapshot and written out before anyone sends it: the connection is back in
     the pool before the first byte goes to the client, so a slow reader holds a file, not a
-    connection (memory up to SPOOL_MEMORY_BYTES, then disk).
+    connection (memory up to SPOOL_MEMORY_BYTES, then disk). The statements' rows stream from
+    PostgreSQL (billing.csv_copy); header and grand totals are rendered here.
     """
-    period = str(month)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
         async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             view = await month_view(conn, party, month)
             spool.write(render(party, [], header=True).encode())
-            async for documents in all_statements(conn, view, chunk):
-                spool.write(render(party, [row for d in documents for row in statement_rows(party, period, d)]).encode())
-            spool.write(render(party, grand_total_rows(party, period, view.head())).encode())
+            await _copy_statements(conn, view, party, spool)
+            spool.write(render(party, grand_total_rows(party, str(month), view.head())).encode())
         spool.seek(0)
         yield spool
+
+
+async def _copy_statements(conn: asyncpg.Connection, view: MonthView, party: Party, spool: BinaryIO) -> None:
+    crlf = CrlfRows()
+
+    async def write(chunk: bytes) -> None:
+        spool.write(crlf(chunk))
+
+    if isinstance(view, OpenMonth):
+        await csv_copy.copy_open_month(conn, party, view.month, view.ordered_adjustments(), write)
+    else:
+        await csv_copy.copy_closed_month(conn, party, view.month, write)
 
 
 async def set_rate(pool: asyncpg.Pool, party: Party, party_id: int, rate: Rate, *, by: str

@@ -46,19 +46,18 @@ def apis(http: aiohttp.ClientSession, settings: Settings, token: str) -> Apis:
 # -- Today ------------------------------------------------------------------------------------
 
 async def today(apis: Apis, now: datetime) -> dict:
-    """Today's classes: those not ended yet (scheduler) and those with attendance today (attendance)."""
+    """Today's classes (scheduled start today in the academy's zone, ended or not), with their
+    attendance logs so far."""
     settings = apis.settings
     day = today_rules.day_of(now, settings.timezone)
-    upcoming, logs, status = await asyncio.gather(
-        apis.scheduler.upcoming_classes(limit=settings.console_page_size),
+    classes, logs, status = await asyncio.gather(
+        apis.scheduler.classes_starting(day[0], day[1], limit=settings.console_page_size),
         apis.attendance.logs_between(day[0], day[1], limit=500),
         apis.scheduler.status())
     by_class: dict[int, list[dict]] = {}
     for log in logs["items"]:
         by_class.setdefault(log["class_id"], []).append(log)
-    lessons = list(upcoming["items"])
-    known = {lesson["id"] for lesson in lessons}
-    lessons += await asyncio.gather(*(apis.scheduler.lesson(class_id) for class_id in sorted(set(by_class) - known)))
+    lessons = list(classes["items"])
     rows = today_rules.board(lessons, by_class, day, now, timedelta(seconds=settings.teacher_missing_after_s))
     return {"rows": rows, "day": day[0], "now": now, "last_fetch": last_fetch(status),
             "failed_class_ids": status.get("failed_class_ids", []), "labels": today_rules.STATE_LABELS}

@@ -10,7 +10,17 @@ from pydantic import BaseModel, Field
 
 from academy_common import pagination
 from academy_common.events import Instant, rfc3339
-from academy_common.http import Handler, JsonBody, Problem, json_response, path_int, read_json, read_query, requires
+from academy_common.http import (
+    Handler,
+    JsonBody,
+    Problem,
+    StartRange,
+    json_response,
+    path_int,
+    read_json,
+    read_query,
+    requires,
+)
 from academy_common.pagination import DEFAULT_LIMIT, Cursor, Limit
 from academy_common.service import SERVICE_KEY
 from scheduler import usecases
@@ -167,7 +177,7 @@ class ClassPatch(JsonBody):
         return ClassChanges(**given)
 
 
-class ClassQuery(BaseModel):
+class ClassQuery(StartRange):
     upcoming_only: bool = True
     teacher_id: QueryId | None = None
     limit: Limit = DEFAULT_LIMIT
@@ -189,7 +199,8 @@ async def list_classes(request: web.Request) -> web.Response:
     query = read_query(request, ClassQuery)
     after = decode_cursor(query.cursor, datetime, int) if query.cursor else None
     views = await usecases.class_views(context(request), upcoming_only=query.upcoming_only,
-                                       teacher_id=query.teacher_id, after=after, limit=query.limit + 1)
+                                       teacher_id=query.teacher_id, start_from=query.start_from,
+                                       start_to=query.start_to, after=after, limit=query.limit + 1)
     return json_response(pagination.page(views, query.limit, lambda v: v,
                                          lambda v: (datetime.fromisoformat(v["scheduled_start"]), v["id"])).as_json())
 

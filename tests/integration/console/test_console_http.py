@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -53,6 +54,7 @@ class StandIn:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, str, str, object]] = []
+        self.queries: list[tuple[str, dict[str, str]]] = []
         self.correction_problem: dict | None = None
         self.policy_problem: dict | None = None
         app = web.Application()
@@ -62,6 +64,7 @@ class StandIn:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else None
         self.received.append((request.method, request.path, request.headers.get("Authorization", ""), body))
+        self.queries.append((request.path, dict(request.query)))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if token not in (ADMIN, VIEWER, BILLING):
             return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
@@ -260,6 +263,19 @@ async def test_a_viewer_sees_no_money_links_and_gets_403_pages(site, stand_in):
             page = await response.text()
         assert "Correct log" not in page  # corrections are admin only
     assert not [r for r in stand_in.received if "billing" in r[1]], "the console did not even ask billing"
+
+
+async def test_today_lists_the_classes_starting_today_ended_or_not(stand_in):
+    async with console(stand_in.url, academy_timezone="Europe/Madrid") as site, browser() as http:
+        await signed_in(http, site, VIEWER)
+        async with http.get(f"{site}/today") as response:
+            assert response.status == 200 and "Algebra" in await response.text()
+    queries = [q for path, q in stand_in.queries if path == "/api/schedule/classes"]
+    assert queries
+    for query in queries:
+        start, end = (datetime.fromisoformat(query[k]) for k in ("from", "to"))
+        assert query["upcoming_only"] == "false" and end - start == timedelta(days=1)
+        assert start.astimezone(ZoneInfo("Europe/Madrid")).time() == time(0)  # the academy's midnight
 
 
 async def test_billing_sees_the_month(site):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -154,6 +154,22 @@ async def test_listing_shows_upcoming_classes_unless_asked_for_all(http, service
     teacher_id = early["teacher"]["teacher_id"]
     by_teacher = await every_item(http, "/api/schedule/classes", VIEWER, upcoming_only=False, teacher_id=teacher_id)
     assert [c["class_id"] for c in by_teacher] == [early["class_id"]]
+
+
+async def test_listing_by_start_time_takes_classes_starting_in_from_to(http, service, academy, clock):
+    early = await academy.klass(start_in=timedelta(minutes=10), minutes=30)
+    late = await academy.klass(start_in=timedelta(hours=5), minutes=30)
+    clock.advance(hours=1)  # `early` has ended: a day's list still shows it
+    start, late_start = (datetime.fromisoformat(c["scheduled_start"]) for c in (early, late))
+    window = {"upcoming_only": False, "from": start.isoformat(), "to": late_start.isoformat()}
+    assert [c["class_id"] for c in await every_item(http, "/api/schedule/classes", VIEWER, **window)] == [
+        early["class_id"]]  # `to` is exclusive: `late` starts exactly then
+    later = {"upcoming_only": False, "from": (start + timedelta(seconds=1)).isoformat()}
+    assert [c["class_id"] for c in await every_item(http, "/api/schedule/classes", VIEWER, **later)] == [
+        late["class_id"]]
+    for bad in ({"from": "2026-11-25T10:00:00"}, {"from": window["to"], "to": window["from"]}):
+        response = await http.get("/api/schedule/classes", params=bad, headers=VIEWER)
+        assert response.status == 422, bad
 
 
 async def test_a_class_changes_before_its_start_and_not_after(http, service, tap, academy, clock):

@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.csv_export import FORMULA_STARTS, columns, grand_total_rows, render, safe_text, statement_rows
+from billing.csv_export import (
+    FORMULA_STARTS,
+    CrlfRows,
+    columns,
+    grand_total_rows,
+    render,
+    safe_text,
+    statement_rows,
+)
 
 LINE = {"kind": "line", "class_id": 7, "class_title": "Algebra", "scheduled_start": "2025-03-10T15:00:00Z",
         "student_id": 3, "student_name": "Bo", "billable_seconds": 3300, "hourly_rate_cents": 2500,
@@ -65,3 +74,24 @@ def test_any_text_survives_quoting_and_never_starts_a_formula(name, title):
     by_column = dict(zip(columns("family"), line_row))
     assert by_column["family_name"] == safe_text(name) and by_column["class_title"] == safe_text(title)
     assert not by_column["family_name"].startswith(FORMULA_STARTS)
+
+
+def lf_and_crlf(rows: list[list[str]]) -> tuple[bytes, bytes]:
+    """The rows as COPY writes them (LF ends) and as the export must (CRLF ends); both quote a
+    cell with a CR or LF."""
+    lines = [render("family", [row]) for row in rows]
+    return "".join(line[:-2] + "\n" for line in lines).encode(), "".join(lines).encode()
+
+
+def test_row_ends_become_crlf_and_line_breaks_inside_cells_stay():
+    lf, crlf = lf_and_crlf([["a", 'two\nlines, "quoted"', "crlf\r\nkept"], ['"', "", "\n"], ["plain"]])
+    assert CrlfRows()(lf) == crlf
+    assert crlf.count(b"\r\n") == 4  # three row ends and the cell's own CRLF
+
+
+@given(st.lists(st.lists(st.text(alphabet='ab,"\n\r ', max_size=6), min_size=1, max_size=4), max_size=6),
+       st.lists(st.integers(min_value=0, max_value=200), max_size=8))
+def test_any_chunking_of_copy_output_gives_the_same_crlf_rows(rows, cuts):
+    lf, crlf = lf_and_crlf(rows)
+    crlf_rows, edges = CrlfRows(), sorted({0, len(lf), *(c for c in cuts if c < len(lf))})
+    assert b"".join(crlf_rows(lf[a:b]) for a, b in itertools.pairwise(edges)) == crlf

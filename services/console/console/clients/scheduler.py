@@ -1,6 +1,7 @@
 """The scheduler API as the console uses it: the directory, classes, the fetch status."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from console.clients.upstream import Upstream
@@ -13,6 +14,12 @@ class SchedulerApi:
     async def upcoming_classes(self, limit: int, cursor: str | None = None) -> dict:
         """Classes that have not ended yet, by start."""
         return await self.api.get("/api/schedule/classes", upcoming_only="true", limit=limit, cursor=cursor)
+
+    async def classes_starting(self, start_from: datetime, start_to: datetime, limit: int,
+                               cursor: str | None = None) -> dict:
+        """Classes whose scheduled start is in [start_from, start_to), ended or not, by start."""
+        return await self.api.get("/api/schedule/classes", upcoming_only="false", limit=limit, cursor=cursor,
+                                  **{"from": start_from.isoformat(), "to": start_to.isoformat()})
 
     async def all_classes(self, limit: int, cursor: str | None = None) -> dict:
         return await self.api.get("/api/schedule/classes", upcoming_only="false", limit=limit, cursor=cursor)

@@ -87,17 +87,21 @@ async def get(conn: asyncpg.Connection, class_id: int, *, for_update: bool = Fal
 
 async def views(conn: asyncpg.Connection, now: datetime, retry_window: timedelta, *,
                 class_id: int | None = None, upcoming_only: bool = False, teacher_id: int | None = None,
+                start_from: datetime | None = None, start_to: datetime | None = None,
                 after: tuple[datetime, int] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """What the API shows: `id`, the snapshot, where the class stands, its session and fetch outcome;
-    in (start, id) order, from just after `after`, at most `limit` (all without one)."""
+    starting in [start_from, start_to) when given, in (start, id) order, from just after `after`, at
+    most `limit` (all without one)."""
     start, last_id = after or (None, None)
     sql = _SELECT.format(phase=_PHASE) + (
         " WHERE ($3::bigint IS NULL OR c.id = $3)"
         " AND (NOT $4::boolean OR c.end_at > $1)"
         " AND ($5::bigint IS NULL OR c.teacher_id = $5)"
         " AND ($6::timestamptz IS NULL OR (c.start_at, c.id) > ($6, $7::bigint))"
+        " AND ($9::timestamptz IS NULL OR c.start_at >= $9) AND ($10::timestamptz IS NULL OR c.start_at < $10)"
         " ORDER BY c.start_at, c.id LIMIT $8")
-    rows = await conn.fetch(sql, now, retry_window, class_id, upcoming_only, teacher_id, start, last_id, limit)
+    rows = await conn.fetch(sql, now, retry_window, class_id, upcoming_only, teacher_id, start, last_id, limit,
+                            start_from, start_to)
     rosters = await _rosters(conn, [r["id"] for r in rows])
     return [_view(row, _class(row, rosters)) for row in rows]
 
