@@ -80,8 +80,11 @@ class StandIn:
             if self.policy_problem:
                 return web.json_response(self.policy_problem, status=422, content_type="application/problem+json")
             return web.json_response({**POLICIES[path], "repriced_lines": 2})
+        if (request.method, path) == ("POST", "/api/schedule/classes"):
+            return web.json_response(LESSON, status=201)
         canned = {
             "/api/schedule/classes": {"items": [LESSON], "next_cursor": None},
+            **{f"/api/{people}": {"items": [], "next_cursor": None} for people in ("teachers", "families", "students")},
             "/api/schedule/classes/1": LESSON,
             "/monitoring/status": {"jobs": [{"last_fetch_requested_at": {"active": "2026-03-02T10:05:00Z"}}],
                                    "failed_class_ids": []},
@@ -93,6 +96,8 @@ class StandIn:
                                              "next_after": None, "status": "open", "timezone": "UTC"},
             "/billing/periods/2026-03": {"period": "2026-03", "status": "open"},
             "/api/families/3": {"id": 3, "name": "Byron"},
+            "/api/schedule/classes/1/cancel": {**LESSON, "status": "cancelled"},
+            "/billing/rates/families/3": {"family_id": 3, "rates": []},
             **POLICIES,
         }
         if path in canned:
@@ -233,6 +238,49 @@ async def test_a_correction_reaches_attendance_with_the_users_token(site, stand_
     posted = [r for r in stand_in.received if r[0] == "POST"]
     assert posted == [("POST", "/monitoring/attendance-logs/7/corrections", f"Bearer {ADMIN}",
                        {"reason": "ill", "status": "excused", "billable_seconds": 0})]
+
+
+async def test_scheduling_a_class_sends_the_form_as_the_scheduler_takes_it(stand_in):
+    async with console(stand_in.url, academy_timezone="Europe/Madrid") as site, browser() as http:
+        csrf = await signed_in(http, site, ADMIN)
+        form = [("csrf_token", csrf), ("title", " Algebra "), ("teacher_id", "1"), ("student_ids", "2"),
+                ("student_ids", "5"), ("start", "2026-03-02T11:00"), ("duration_minutes", "60")]
+        async with http.post(f"{site}/directory/classes", data=form, allow_redirects=False) as response:
+            assert response.status == 303 and response.headers["Location"].startswith("/directory?show=classes")
+    posted = [r for r in stand_in.received if r[0] == "POST" and r[1] == "/api/schedule/classes"]
+    assert posted == [("POST", "/api/schedule/classes", f"Bearer {ADMIN}", {
+        "title": "Algebra", "student_ids": [2, 5], "teacher_id": 1, "duration_minutes": 60,
+        "start": "2026-03-02T11:00:00+01:00"})]  # a local time typed in the form is the academy's
+
+
+async def test_a_class_form_without_a_length_is_refused_before_the_scheduler_is_asked(site, stand_in):
+    async with browser() as http:
+        csrf = await signed_in(http, site, ADMIN)
+        form = {"csrf_token": csrf, "title": "X", "teacher_id": "1", "start": "2026-03-02T11:00"}
+        async with http.post(f"{site}/directory/classes", data=form) as response:
+            assert response.status == 422 and "a length in minutes" in await response.text()
+    assert not [r for r in stand_in.received if r[0] == "POST" and r[1] == "/api/schedule/classes"]
+
+
+async def test_cancelling_a_class_asks_the_scheduler_with_the_users_token(site, stand_in):
+    async with browser() as http:
+        csrf = await signed_in(http, site, ADMIN)
+        async with http.post(f"{site}/directory/classes/1/cancel", data={"csrf_token": csrf},
+                             allow_redirects=False) as response:
+            assert response.status == 303
+    assert [r[:3] for r in stand_in.received if r[0] == "POST" and "cancel" in r[1]] == [
+        ("POST", "/api/schedule/classes/1/cancel", f"Bearer {ADMIN}")]
+
+
+async def test_a_rate_typed_in_euros_reaches_billing_in_cents(site, stand_in):
+    async with browser() as http:
+        csrf = await signed_in(http, site, BILLING)
+        form = {"csrf_token": csrf, "hourly_rate": "30.90", "currency": "eur", "effective_from": "2026-03-01"}
+        async with http.post(f"{site}/rates/families/3", data=form, allow_redirects=False) as response:
+            assert response.status == 303
+    assert [r[1:] for r in stand_in.received if r[0] == "PUT"] == [
+        ("/billing/rates/families/3", f"Bearer {BILLING}",
+         {"hourly_rate_cents": 3090, "currency": "EUR", "effective_from": "2026-03-01"})]
 
 
 async def test_the_apis_problem_is_shown_next_to_the_field(site, stand_in):
